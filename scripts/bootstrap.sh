@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what dockwright needs on a fresh Debian machine (as root): system packages and a venv.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PKGS="busybox-static skopeo runc crun iproute2 tmux"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "bootstrap: apt-get install$missing" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+PY=${PYTHON:-python3}
+if [ ! -x "$ROOT/.venv/bin/python" ]; then
+  echo "bootstrap: creating .venv" >&2
+  "$PY" -m venv "$ROOT/.venv"
+fi
+stamp="$ROOT/.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "bootstrap: pip install -e .[dev]" >&2
+  "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$ROOT/.venv/bin/pip" install -q -e ".[dev]"
+  rm -f "$ROOT"/.venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,5 @@
+"""dockwright: a container engine with Docker's architecture, in Python."""
+
+__version__ = "0.1.0"
+API_VERSION = "1.47"
+MIN_API_VERSION = "1.24"

@@ -1,0 +1,5 @@
+import sys
+
+from dockwright.main import main
+
+sys.exit(main())
