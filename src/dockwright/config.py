@@ -95,7 +95,7 @@ _IGNORED = frozenset(
         "metrics-addr", "max-download-attempts", "ipv6", "fixed-cidr", "fixed-cidr-v6",
         "default-gateway", "icc", "init", "init-path", "selinux-enabled", "userns-remap",
         "containerd", "default-shm-size", "no-new-privileges", "seccomp-profile", "raw-logs",
-        "allow-nondistributable-artifacts", "authorization-plugins", "live-restore", "oom-score-adjust",
+        "allow-nondistributable-artifacts", "authorization-plugins", "oom-score-adjust",
     }
 )
 

@@ -36,8 +36,12 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def busybox_image(dw_daemon: DaemonProc, busybox_tar: Path) -> str:
+    """busybox:latest, imported again if an earlier test (a prune) removed it."""
+    status, _ = dw_daemon.request("GET", "/v1.47/images/busybox:latest/json")
+    if status == 200:
+        return "busybox:latest"
     status, body = dw_daemon.request(
         "POST", "/v1.47/images/create?fromSrc=-&repo=busybox&tag=latest",
         busybox_tar.read_bytes(), {"Content-Type": "application/x-tar"},

@@ -63,11 +63,10 @@ class DaemonProc:
 
     def start(self, timeout: float = 30) -> None:
         self.log_path = self.tmp / f"daemon-{int(time.time() * 1000)}.log"
-        logf = open(self.log_path, "ab")
         cmd = [sys.executable, "-m", "dockwright", "daemon", "--data-root", str(self.data_root),
                "-H", self.host, "--exec-root", str(self.tmp / "exec"), *self.extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
-        logf.close()
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -114,7 +113,8 @@ class DaemonProc:
     def cleanup(self) -> None:
         self.stop()
         # Leave no mounts behind under the temporary root, then remove it.
-        mounts = [line.split()[1] for line in open("/proc/mounts") if str(self.tmp) in line.split()[1]]
+        with open("/proc/mounts") as f:
+            mounts = [line.split()[1] for line in f if str(self.tmp) in line.split()[1]]
         for m in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
         shutil.rmtree(self.tmp, ignore_errors=True)

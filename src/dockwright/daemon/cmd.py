@@ -138,8 +138,8 @@ async def serve(cfg: DaemonConfig) -> int:
         for h in cfg.hosts:
             kind, addr, port = parse_host(h)
             if kind == "unix":
-                Path(addr).parent.mkdir(parents=True, exist_ok=True)
-                if os.path.exists(addr):
+                Path(addr).parent.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
+                if os.path.exists(addr):  # noqa: ASYNC240 - a stale socket from a crash
                     os.unlink(addr)
                 site: Any = web.UnixSite(runner, addr)
                 await site.start()
@@ -171,7 +171,7 @@ async def serve(cfg: DaemonConfig) -> int:
         for h in cfg.hosts:
             try:
                 kind, addr, _ = parse_host(h)
-                if kind == "unix" and os.path.exists(addr):
+                if kind == "unix" and os.path.exists(addr):  # noqa: ASYNC240 - on the way out
                     os.unlink(addr)
             except DockwrightError:
                 pass

@@ -68,7 +68,7 @@ class Daemon:
         self._gc_lock = threading.Lock()
 
     def lock(self) -> None:
-        f = open(self.root / "dockwright.lock", "a+")
+        f = open(self.root / "dockwright.lock", "a+")  # noqa: SIM115 - held open: the flock lives with it
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -152,7 +152,9 @@ class Daemon:
     def backing_fs(self) -> str:
         try:
             best = ("", "")
-            for line in open("/proc/mounts"):
+            with open("/proc/mounts") as f:
+                lines = f.readlines()
+            for line in lines:
                 parts = line.split()
                 mnt = parts[1]
                 if str(self.root).startswith(mnt) and len(mnt) > len(best[0]):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, InvalidParameter, NotFound
-from ..images import gc
-from ..images.importer import import_rootfs
 from ..images.imageconfig import parse_created
+from ..images.importer import import_rootfs
 from ..images.load import load_archive
 from ..images.model import ImageRecord
 from ..images.save import SaveItem, write_archive
@@ -134,7 +134,7 @@ class ImageService:
 
     # -- queries -----------------------------------------------------------------
     def _list_sync(self, all_: bool, f: Filters, shared_size: bool) -> list[dict[str, Any]]:
-        images = self.store.list()
+        images = self.store.all()
         by_id = {i.id: i for i in images}
         dangling = bool_filter(f, "dangling")
         before = since = None
@@ -172,7 +172,7 @@ class ImageService:
         out.sort(key=lambda s: (-s["Created"], s["Id"]))
         return out
 
-    async def list(self, all_: bool, f: Filters, shared_size: bool = False) -> list[dict[str, Any]]:
+    async def list_images(self, all_: bool, f: Filters, shared_size: bool = False) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._run(self._list_sync, all_, f, shared_size)
         return result
 
@@ -236,7 +236,7 @@ class ImageService:
         if tag and not valid_tag(tag):
             raise InvalidParameter(f"invalid tag format: {tag!r}")
         if looks_like_id(repo) and not tag:
-            raise InvalidParameter(f"refusing to create an ambiguous tag using digest algorithm as name")
+            raise InvalidParameter("refusing to create an ambiguous tag using digest algorithm as name")
         ref = _parse_ref(f"{repo}:{tag}" if tag else repo)
         if ref.digest:
             raise InvalidParameter("refusing to create a tag with a digest reference")
@@ -344,7 +344,7 @@ class ImageService:
     # -- import / load / save ------------------------------------------------------------
     async def import_image(
         self,
-        read: Callable[[int], Awaitable[bytes]],
+        read: Callable[[int], Coroutine[Any, Any, bytes]],
         *,
         repo: str,
         tag: str,
@@ -383,13 +383,16 @@ class ImageService:
                     architecture=arch,
                 )
 
-        image_id, moved = await asyncio.to_thread(run)
+        try:
+            image_id, moved = await asyncio.to_thread(run)
+        finally:
+            await asyncio.to_thread(self.d.collect_garbage)  # whatever a failed import left
         self.d.events.publish("image", "import", image_id, {"name": image_id})
         for name, _old in moved:
             self.d.events.publish("image", "tag", image_id, {"name": parse_reference(name).familiar()})
         return image_id
 
-    async def load(self, read: Callable[[int], Awaitable[bytes]]) -> list[dict[str, Any]]:
+    async def load(self, read: Callable[[int], Coroutine[Any, Any, bytes]]) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         reader = BodyReader(read, loop)
 
@@ -403,8 +406,11 @@ class ImageService:
                     lease,
                 )
 
-        loaded = await asyncio.to_thread(run)
-        await asyncio.to_thread(self.d.collect_garbage)  # the archive's other members (json, VERSION...)
+        try:
+            loaded = await asyncio.to_thread(run)
+        finally:
+            # the archive's other members (json, VERSION...) and whatever a failed load left
+            await asyncio.to_thread(self.d.collect_garbage)
         messages: list[dict[str, Any]] = []
         for item in loaded:
             for tag, old in item.replaced:
@@ -435,7 +441,7 @@ class ImageService:
             imgs: list[tuple[ImageRecord, Reference | None]] = []
             if ref is not None and not ref.tag and not ref.digest and not looks_like_id(name):
                 # a bare repository name saves every tag of it, as docker does
-                for img in await self._run(self.store.list):
+                for img in await self._run(self.store.all):
                     for r in img.refs:
                         rr = parse_reference(r)
                         if rr.name == ref.name and rr.tag:
@@ -495,7 +501,7 @@ class ImageService:
         deleted: list[dict[str, str]] = []
         reclaimed = 0
         with self._write_lock:
-            images = self.store.list()
+            images = self.store.all()
             used = {cid_img for cid_img in self._container_counts()}
             children = {i.parent for i in images if i.parent}
             before_users = self.store.layers_in_use()
@@ -537,7 +543,7 @@ class ImageService:
 
 
 def _rfc3339(ts: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     ns = int(round((ts - int(ts)) * 1e9))
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"

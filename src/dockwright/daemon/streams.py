@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 
 class BodyReader(io.RawIOBase):
-    def __init__(self, read: Callable[[int], Awaitable[bytes]], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, read: Callable[[int], Coroutine[Any, Any, bytes]], loop: asyncio.AbstractEventLoop) -> None:
         self._read = read
         self._loop = loop
         self.total = 0
@@ -28,7 +28,7 @@ class BodyReader(io.RawIOBase):
         n = len(b)
         if self._eof:
             return 0
-        data = asyncio.run_coroutine_threadsafe(self._read(min(n, 1 << 20)), self._loop).result()
+        data: bytes = asyncio.run_coroutine_threadsafe(self._read(min(n, 1 << 20)), self._loop).result()
         k = len(data)
         if not k:
             self._eof = True

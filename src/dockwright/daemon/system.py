@@ -18,33 +18,17 @@ if TYPE_CHECKING:
     from .daemon import Daemon
 
 
-def _os_release() -> str:
-    try:
-        for line in open("/etc/os-release"):
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "Linux"
-
-
-def _os_version() -> str:
-    try:
-        for line in open("/etc/os-release"):
-            if line.startswith("VERSION_ID="):
-                return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return ""
+def _os_release_field(key: str, default: str) -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith(key + "="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return default
 
 
 def _mem_total() -> int:
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
     return 0
 
 
@@ -95,7 +79,12 @@ class SystemService:
                 "stopped": total - running - paused}
 
     async def info(self) -> dict[str, Any]:
-        c = await asyncio.to_thread(self._counts)
+        tasks = len(asyncio.all_tasks())
+        result: dict[str, Any] = await asyncio.to_thread(self._info_sync, tasks)
+        return result
+
+    def _info_sync(self, tasks: int) -> dict[str, Any]:
+        c = self._counts()
         cfg = self.d.config
         runtimes = {name: {"path": path} for name, path in self.d.runtime_paths().items()}
         insecure = ["127.0.0.0/8", *[r for r in cfg.insecure_registries if "/" in r]]
@@ -131,7 +120,7 @@ class SystemService:
             "Plugins": {
                 "Volume": ["local"],
                 "Network": ["bridge", "host", "null"],
-                "Authorization": None,
+                "Authorization": [],
                 "Log": ["json-file"],
             },
             "MemoryLimit": True,
@@ -148,15 +137,15 @@ class SystemService:
             "BridgeNfIp6tables": False,
             "Debug": cfg.debug,
             "NFd": len(os.listdir("/proc/self/fd")),
-            "NGoroutines": len(asyncio.all_tasks()),
+            "NGoroutines": tasks,
             "SystemTime": _now_rfc3339(),
             "LoggingDriver": cfg.log_driver,
             "CgroupDriver": "cgroupfs",
             "CgroupVersion": cgroup_version(),
             "NEventsListener": self.d.events_listeners,
             "KernelVersion": platform.release(),
-            "OperatingSystem": _os_release(),
-            "OSVersion": _os_version(),
+            "OperatingSystem": _os_release_field("PRETTY_NAME", "Linux"),
+            "OSVersion": _os_release_field("VERSION_ID", ""),
             "OSType": "linux",
             "Architecture": platform.machine(),
             "NCPU": os.cpu_count() or 1,
@@ -169,7 +158,7 @@ class SystemService:
                 "IndexConfigs": index_configs,
                 "Mirrors": list(cfg.registry_mirrors),
             },
-            "GenericResources": None,
+            "GenericResources": [],
             "HttpProxy": os.environ.get("HTTP_PROXY", os.environ.get("http_proxy", "")),
             "HttpsProxy": os.environ.get("HTTPS_PROXY", os.environ.get("https_proxy", "")),
             "NoProxy": os.environ.get("NO_PROXY", os.environ.get("no_proxy", "")),
@@ -185,7 +174,7 @@ class SystemService:
                 "LocalNodeState": "inactive",
                 "ControlAvailable": False,
                 "Error": "",
-                "RemoteManagers": None,
+                "RemoteManagers": [],
             },
             "LiveRestoreEnabled": True,
             "Isolation": "",
@@ -200,7 +189,9 @@ class SystemService:
 
     def _df_sync(self, types: set[str], images_svc: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        want = (lambda t: not types or t in types)
+        def want(t: str) -> bool:
+            return not types or t in types
+
         if want("image"):
             imgs = images_svc._list_sync(True, {}, True)
             with self.d.db.tx() as conn:

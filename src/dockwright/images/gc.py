@@ -87,9 +87,9 @@ def collect(
         candidates = []
         for info in snapshotter.walk():
             kind = getattr(info.kind, "name", str(info.kind))
-            if kind == "COMMITTED" and info.name not in live and info.name not in pinned_snaps:
-                candidates.append(info.name)
-            elif startup and kind != "COMMITTED" and info.name.startswith("extract-"):
+            unused = kind == "COMMITTED" and info.name not in live and info.name not in pinned_snaps
+            crashed_extract = startup and kind != "COMMITTED" and info.name.startswith("extract-")
+            if unused or crashed_extract:
                 candidates.append(info.name)
         if not candidates:
             break

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def now_rfc3339() -> str:
     t = time.time_ns()
-    dt = datetime.fromtimestamp(t // 1_000_000_000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(t // 1_000_000_000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{t % 1_000_000_000:09d}Z"
 
 

@@ -89,7 +89,7 @@ class ImageStore:
         with self.db.tx() as conn:
             return conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is not None
 
-    def list(self) -> list[ImageRecord]:
+    def all(self) -> list[ImageRecord]:
         with self.db.tx() as conn:
             return self._records(conn, conn.execute("SELECT * FROM images ORDER BY added_at DESC"))
 
@@ -105,10 +105,12 @@ class ImageStore:
                 if conn.execute("SELECT 1 FROM images WHERE id = ?", (full,)).fetchone():
                     return full
             ref: Reference | None
+            ref_error = ""
             try:
                 ref = parse_reference(name)
-            except ReferenceError:
+            except ReferenceError as exc:
                 ref = None
+                ref_error = str(exc)
             if ref is not None:
                 row = conn.execute("SELECT image_id FROM refs WHERE name = ?", (str(ref),)).fetchone()
                 if row:
@@ -129,8 +131,8 @@ class ImageStore:
                 if len(rows) > 1:
                     raise InvalidParameter(f"short image ID {name!r} is ambiguous: give more characters")
         if ref is None and not m:
-            raise InvalidParameter(f"invalid reference format: {name}")
-        raise NotFound(f"No such image: {name}")
+            raise InvalidParameter(ref_error or "invalid reference format")
+        raise NotFound(f"No such image: {ref.familiar() if ref is not None and not m else name}")
 
     def get(self, ref_or_id: str) -> ImageRecord:
         return self.by_id(self.resolve_id(ref_or_id))
@@ -162,7 +164,9 @@ class ImageStore:
         with self.db.tx() as conn:
             return {
                 r["chain_id"]: r["n"]
-                for r in conn.execute("SELECT chain_id, COUNT(DISTINCT image_id) AS n FROM image_layers GROUP BY chain_id")
+                for r in conn.execute(
+                    "SELECT chain_id, COUNT(DISTINCT image_id) AS n FROM image_layers GROUP BY chain_id"
+                )
             }
 
     # -- writing -------------------------------------------------------------

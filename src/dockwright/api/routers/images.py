@@ -27,7 +27,7 @@ async def list_images(request: web.Request) -> web.Response:
     f = parse_filters(request.query.get("filters"), IMAGE_LIST_FILTERS)
     if "filter" in request.query and request.query["filter"]:
         f.setdefault("reference", []).append(request.query["filter"])
-    result = await _svc(request).list(qbool(request, "all"), f, qbool(request, "shared-size"))
+    result = await _svc(request).list_images(qbool(request, "all"), f, qbool(request, "shared-size"))
     return json_response(result)
 
 

@@ -77,7 +77,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     break
             try:
                 ev = await asyncio.wait_for(q.get(), timeout=timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             if until is not None and ev["timeNano"] / 1e9 > until:
                 break
