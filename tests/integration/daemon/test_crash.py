@@ -3,56 +3,19 @@ the store check is clean, and the same load succeeds."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
-import tarfile
 import threading
 import time
 from pathlib import Path
 
+from tests.support.archives import big_archive
 from tests.support.daemon import new_daemon
-
-
-def _big_archive(path: Path, layers: int = 3, mib: int = 48) -> str:
-    """A legacy docker-save tarball with ``layers`` random layers of ``mib`` MiB each."""
-    diff_ids = []
-    layer_tars = []
-    for i in range(layers):
-        ltar = path.parent / f"layer{i}.tar"
-        with tarfile.open(ltar, "w", format=tarfile.PAX_FORMAT) as t:
-            ti = tarfile.TarInfo(f"data{i}.bin")
-            ti.size = mib << 20
-            rnd = io.BytesIO(os.urandom(ti.size))
-            t.addfile(ti, rnd)
-        h = hashlib.sha256()
-        with open(ltar, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        diff_ids.append("sha256:" + h.hexdigest())
-        layer_tars.append(ltar)
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-                         "created": "2026-01-01T00:00:00Z"}).encode()
-    cfg_name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = json.dumps([{"Config": cfg_name, "RepoTags": ["big:crash"],
-                            "Layers": [f"l{i}/layer.tar" for i in range(layers)]}]).encode()
-    with tarfile.open(path, "w") as t:
-        for i, ltar in enumerate(layer_tars):
-            t.add(ltar, f"l{i}/layer.tar")
-            ltar.unlink()
-        for name, data in ((cfg_name, config), ("manifest.json", manifest)):
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            t.addfile(ti, io.BytesIO(data))
-    return "sha256:" + hashlib.sha256(config).hexdigest()
 
 
 def test_kill9_mid_load(tmp_path: Path) -> None:
     d = new_daemon("dw-crash-")
     archive = d.tmp / "big.tar"
-    image_id = _big_archive(archive)
+    image_id = big_archive(archive)
     try:
         d.start()
         errors: list[BaseException] = []
