@@ -130,7 +130,7 @@ class Routes:
 
 
 def make_app(daemon: Any) -> web.Application:
-    from .routers import images, misc, system
+    from .routers import containers, images, misc, system
 
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware, version_middleware],
@@ -141,6 +141,7 @@ def make_app(daemon: Any) -> web.Application:
     routes = Routes()
     system.register(routes)
     images.register(routes)
+    containers.register(routes)
     misc.register(routes)
     routes.install(app)
     return app

@@ -131,6 +131,7 @@ async def serve(cfg: DaemonConfig) -> int:
         await asyncio.to_thread(d.startup_gc)
         loop = asyncio.get_running_loop()
         d.events.bind(loop)
+        await d.containers.restore()
         app = make_app(d)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
         await runner.setup()

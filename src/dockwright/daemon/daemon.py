@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -108,11 +109,15 @@ class Daemon:
         if not id_file.exists():
             id_file.write_text(str(uuid.uuid4()))
         self.engine_id = id_file.read_text().strip()
+        from .containers.service import ContainerService
         from .images import ImageService
+        from .networks import NetworkService
         from .system import SystemService
 
         self.images = ImageService(self)
         self.system = SystemService(self)
+        self.containers = ContainerService(self)
+        self.networks = NetworkService(self)
 
     def startup_gc(self) -> None:
         """What a crash left behind (half loads, unfinished extracts, ingests) goes now."""
@@ -138,16 +143,34 @@ class Daemon:
             self._lock_file = None
 
     # -- small facts the services need --------------------------------------------
-    def runtime_paths(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def runtime_commands(self) -> dict[str, list[str]]:
+        """Runtime name -> argv prefix: runc and crun when installed, our builtin one, daemon.json's."""
+        out: dict[str, list[str]] = {}
         for name in ("runc", "crun"):
             p = shutil.which(name)
             if p:
-                out[name] = p
-        out["dockwright"] = "dockwright runtime"
+                out[name] = [p]
+        out["dockwright"] = [sys.executable, "-m", "dockwright", "runtime"]
         for name, rc in self.config.runtimes.items():
-            out[name] = rc.path
+            out[name] = [rc.path, *rc.args]
         return out
+
+    def runtime_paths(self) -> dict[str, str]:
+        return {name: " ".join(argv) for name, argv in self.runtime_commands().items()}
+
+    # networking, delegated to the network service
+    async def networks_connect(self, c: Any, pid: int) -> None:
+        await self.networks.connect(c, pid)
+
+    async def networks_loopback(self, pid: int) -> None:
+        await self.networks.loopback(pid)
+
+    async def networks_disconnect(self, c: Any) -> None:
+        await self.networks.disconnect(c)
+
+    def network_settings(self, c: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.networks.settings(c)
+        return result
 
     def backing_fs(self) -> str:
         try:
@@ -173,4 +196,10 @@ class Daemon:
             return []
 
     def container_summaries_for_df(self) -> list[dict[str, Any]]:
-        return []
+        out = []
+        for c in list(self.containers.containers.values()):
+            s = self.containers.summary(c)
+            s["SizeRw"] = 0
+            s["SizeRootFs"] = 0
+            out.append(s)
+        return out

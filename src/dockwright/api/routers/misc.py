@@ -51,8 +51,6 @@ async def swarm(request: web.Request) -> web.Response:
 
 
 def register(r: Routes) -> None:
-    r.get("/containers/json", containers_list)
-    r.post("/containers/prune", containers_prune)
     r.post("/networks/prune", networks_prune)
     r.post("/volumes/prune", volumes_prune)
     r.post("/build/prune", build_prune)

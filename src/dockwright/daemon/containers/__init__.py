@@ -1,0 +1,1 @@
+"""Containers: records, the OCI bundle built from image + HostConfig, the service that runs them."""

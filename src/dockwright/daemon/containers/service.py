@@ -1,0 +1,1115 @@
+"""The container service: a state machine per container over the runtime and its monitor.
+
+    created --start--> running --exit--> exited --start--> running ...
+                         |  ^
+                   pause |  | unpause
+                         v  |
+                        paused
+
+Every transition happens under the container's lock and is saved before the
+lock is released; exits are reported by the container's monitor (a separate
+process, so containers outlive the daemon) and handled by one waiter task per
+running container. On start-up ``restore`` finds running containers again
+through their monitors, or reads the exit status a monitor left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import Conflict, DockwrightError, InvalidParameter, NotFound, NotModified, Unavailable
+from ...runtime.jsonlog import parse_size
+from ..filters import Filters, label_matches
+from . import bundle, monitor_client, names
+from .model import Container, now_rfc3339
+from .signals import parse_signal
+
+if TYPE_CHECKING:
+    from ..daemon import Daemon
+
+log = logging.getLogger(__name__)
+_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+CONTAINER_LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task",
+                          "label", "name", "network", "publish", "since", "status", "volume")
+RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
+
+
+@dataclass
+class ExecRecord:
+    id: str
+    container_id: str
+    config: dict[str, Any]
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    started: bool = False
+    monitor_pid: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ContainerService:
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+        self.root = daemon.root / "containers"
+        self.root.mkdir(exist_ok=True)
+        self.run_root = Path(daemon.config.exec_root)
+        (self.run_root / "m").mkdir(parents=True, exist_ok=True)
+        self.containers: dict[str, Container] = {}
+        self.names: dict[str, str] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.exits: dict[str, asyncio.Condition] = {}
+        self.removed: dict[str, asyncio.Event] = {}
+        self.waiters: dict[str, asyncio.Task[None]] = {}
+        self.started: dict[str, asyncio.Event] = {}
+        self.attach_pending: dict[str, list[asyncio.Future[None]]] = {}
+        self.execs: dict[str, ExecRecord] = {}
+        self._restart_tasks: set[asyncio.Task[None]] = set()
+
+    # -- records ------------------------------------------------------------------
+    def _load_all(self) -> None:
+        with self.d.db.tx() as conn:
+            rows = conn.execute("SELECT config FROM containers").fetchall()
+        for r in rows:
+            try:
+                c = Container.from_json(r[0])
+            except (ValueError, TypeError) as exc:
+                log.error("unreadable container record: %s", exc)
+                continue
+            self._register(c)
+
+    def _register(self, c: Container) -> None:
+        self.containers[c.id] = c
+        self.names[c.name] = c.id
+        self.locks.setdefault(c.id, asyncio.Lock())
+        self.exits.setdefault(c.id, asyncio.Condition())
+        self.removed.setdefault(c.id, asyncio.Event())
+
+    def _save_sync(self, c: Container) -> None:
+        with self.d.db.tx(write=True) as conn:
+            conn.execute(
+                "INSERT INTO containers(id, name, image_id, created, snapshot, state, config) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, state=excluded.state, config=excluded.config",
+                (c.id, c.name, c.image_id, time.time(), c.id, c.status, c.to_json()),
+            )
+
+    async def _save(self, c: Container) -> None:
+        await asyncio.to_thread(self._save_sync, c)
+
+    def get(self, ref: str) -> Container:
+        """By full ID, by name (with or without ``/``), then by unique ID prefix: Docker's order."""
+        if not ref:
+            raise NotFound("No such container: ")
+        if ref in self.containers:
+            return self.containers[ref]
+        name = ref.lstrip("/")
+        if name in self.names:
+            return self.containers[self.names[name]]
+        matches = [c for cid, c in self.containers.items() if cid.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+
+    def cdir(self, c: Container | str) -> Path:
+        return self.root / (c if isinstance(c, str) else c.id)
+
+    def sock(self, c: Container) -> str:
+        return str(self.run_root / "m" / f"{c.id[:16]}.sock")
+
+    def state_dir(self, c: Container) -> Path:
+        return self.run_root / "containers" / c.id
+
+    def runtime_argv(self, name: str) -> list[str]:
+        paths = self.d.runtime_commands()
+        if name not in paths:
+            raise InvalidParameter(f"unknown or invalid runtime name: {name}")
+        return [*paths[name], "--root", str(self.run_root / "runtime" / name)]
+
+    # -- create -----------------------------------------------------------------------
+    async def create(self, name: str, body: Any, platform: str = "") -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise InvalidParameter("config cannot be empty in order to create a container")
+        image_ref = body.get("Image")
+        if not isinstance(image_ref, str) or not image_ref:
+            raise InvalidParameter("no image specified: give an image to create the container from")
+        hc = body.get("HostConfig") or {}
+        if not isinstance(hc, dict):
+            raise InvalidParameter("HostConfig must be an object")
+        for key in ("Env", "Cmd", "Entrypoint"):
+            v = body.get(key)
+            if isinstance(v, str):
+                body[key] = [v] if key != "Entrypoint" else [v]
+            elif v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+                raise InvalidParameter(f"{key} must be a list of strings")
+        if name:
+            if not _NAME_RE.match(name):
+                raise InvalidParameter(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            name = name.lstrip("/")
+            if name in self.names:
+                raise Conflict(
+                    f'Conflict. The container name "/{name}" is already in use by container '
+                    f'"{self.names[name]}". You have to remove (or rename) that container to be able to reuse '
+                    "that name."
+                )
+        self._validate_host_config(hc)
+        img = await self.d.images.get(image_ref)
+        cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        cfg = bundle.merge_image_config(cfg, img.config.get("config") or {})
+        cfg["Image"] = image_ref
+        path, args = bundle.command_of(cfg)
+        runtime = hc.get("Runtime") or self.d.config.default_runtime
+        self.runtime_argv(runtime)
+        hc = dict(hc)
+        hc["Runtime"] = runtime
+        hc.setdefault("NetworkMode", "default" if not hc.get("NetworkMode") else hc["NetworkMode"])
+        hc.setdefault("LogConfig", {"Type": self.d.config.log_driver, "Config": dict(self.d.config.log_opts)})
+        hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+        cid = secrets.token_hex(32)
+        if not name:
+            name = names.generate()
+            retry = 0
+            while name in self.names:
+                retry += 1
+                name = names.generate(retry)
+        cfg.setdefault("Hostname", cid[:12])
+        if not cfg.get("Hostname"):
+            cfg["Hostname"] = cid[:12]
+        c = Container(id=cid, name=name, created=now_rfc3339(), image_id=img.id, image_name=image_ref,
+                      config=cfg, host_config=hc, networking=body.get("NetworkingConfig") or {},
+                      path=path, args=args, runtime=runtime)
+        self.names[name] = cid  # reserve under the event loop before any await
+        try:
+            await asyncio.to_thread(self._create_files, c, img.top_chain)
+        except BaseException:
+            self.names.pop(name, None)
+            raise
+        self._register(c)
+        await self._save(c)
+        self.d.events.publish("container", "create", cid, {"image": image_ref, "name": name})
+        return {"Id": cid, "Warnings": []}
+
+    def _validate_host_config(self, hc: dict[str, Any]) -> None:
+        rp = hc.get("RestartPolicy") or {}
+        if not isinstance(rp, dict):
+            raise InvalidParameter("RestartPolicy must be an object")
+        pname = rp.get("Name") or ""
+        if pname not in RESTART_POLICIES:
+            raise InvalidParameter(f"invalid restart policy: unknown policy '{pname}'; use one of 'no', 'always', "
+                                   "'unless-stopped', or 'on-failure'")
+        if rp.get("MaximumRetryCount") and pname != "on-failure":
+            raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+        if hc.get("AutoRemove") and pname not in ("", "no"):
+            raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
+        mode = hc.get("NetworkMode") or "default"
+        if mode not in ("default", "bridge", "none", "host") and not mode.startswith("container:"):
+            raise NotFound(f"network {mode} not found")
+        if mode.startswith("container:"):
+            self.get(mode.split(":", 1)[1])
+        for b in hc.get("Binds") or []:
+            if not isinstance(b, str):
+                raise InvalidParameter("Binds must be a list of strings")
+            bundle.parse_bind(b)
+        for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "ShmSize", "CpuQuota", "CpuPeriod"):
+            v = hc.get(key)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise InvalidParameter(f"HostConfig.{key} must be an integer")
+        if hc.get("Memory") and 0 < hc["Memory"] < 6 << 20:
+            raise InvalidParameter("Minimum memory limit allowed is 6MB")
+        if hc.get("NanoCpus") and hc["NanoCpus"] > (os.cpu_count() or 1) * 1_000_000_000:
+            raise InvalidParameter(f"Range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only "
+                                   f"{os.cpu_count()} CPUs available")
+        opts = (hc.get("LogConfig") or {}).get("Config") or {}
+        if "max-size" in opts:
+            try:
+                parse_size(str(opts["max-size"]))
+            except ValueError as exc:
+                raise InvalidParameter(str(exc)) from exc
+        ltype = (hc.get("LogConfig") or {}).get("Type") or "json-file"
+        if ltype not in ("json-file", "local", "none"):
+            raise InvalidParameter(f"logger: no log driver named '{ltype}' is registered")
+        for opt in hc.get("SecurityOpt") or []:
+            key = opt.split("=", 1)[0].split(":", 1)[0]
+            if key not in ("no-new-privileges", "seccomp", "apparmor", "label", "systempaths", "writable-cgroups"):
+                raise InvalidParameter(f"invalid --security-opt: {opt!r}")
+
+    def _create_files(self, c: Container, parent_chain: str) -> None:
+        d = self.cdir(c)
+        d.mkdir(parents=True)
+        (d / "rootfs").mkdir()
+        self.d.snapshotter.prepare(c.id, parent_chain)
+        hostname = str(c.config.get("Hostname") or c.id[:12])
+        (d / "hostname").write_text(hostname + "\n")
+        (d / "hosts").write_text(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+            "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        )
+        (d / "resolv.conf").write_text(_resolv_conf())
+
+    # -- start -----------------------------------------------------------------------
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.locks[c.id]:
+            if c.status == "paused":
+                raise Conflict("cannot start a paused container, try unpause instead")
+            if c.running:
+                raise NotModified("container already started")
+            if c.status == "removing":
+                raise Conflict("container is marked for removal and cannot be started")
+            await self._start_locked(c)
+
+    async def _start_locked(self, c: Container) -> None:
+        c.manually_stopped = False
+        try:
+            pid = await self._spawn(c)
+        except DockwrightError as exc:
+            self.started.setdefault(c.id, asyncio.Event()).set()  # pending attaches see it failed
+            self.attach_pending.pop(c.id, None)
+            msg = str(exc)
+            code = 127 if ("executable file not found" in msg or "no such file or directory" in msg) else (
+                126 if "permission denied" in msg else 128)
+            c.state.update(ExitCode=code, Error=msg)
+            await self._save(c)
+            await asyncio.to_thread(self._teardown_fs, c)
+            cond = self.exits[c.id]
+            async with cond:
+                cond.notify_all()
+            if c.host_config.get("AutoRemove"):
+                task = asyncio.create_task(self._remove_after_failed_start(c.id))
+                self._restart_tasks.add(task)
+                task.add_done_callback(self._restart_tasks.discard)
+            raise
+        c.set_running(pid)
+        await self._save(c)
+        self.d.events.publish("container", "start", c.id, {"image": c.image_name, "name": c.name})
+        self.waiters[c.id] = asyncio.create_task(self._wait_exit(c))
+
+    async def _remove_after_failed_start(self, cid: str) -> None:
+        await asyncio.sleep(0)  # after the start lock is released
+        with contextlib.suppress(DockwrightError):
+            await self.remove(cid, force=True)
+
+    def _mount_and_bundle(self, c: Container, netns: str | None, netmode: str) -> Path:
+        from ...snapshots.mount import mount_all, unmount
+
+        d = self.cdir(c)
+        rootfs = d / "rootfs"
+        unmount(rootfs, lazy=True)
+        mount_all(self.d.snapshotter.mounts(c.id), rootfs)
+        try:
+            spec = bundle.build(c.id, c.config, c.host_config, rootfs, d, netns=netns, netmode=netmode)
+        except BaseException:
+            unmount(rootfs, lazy=True)
+            raise
+        bdir = d / "bundle"
+        bdir.mkdir(exist_ok=True)
+        (bdir / "config.json").write_text(json.dumps(spec))
+        return bdir
+
+    async def _spawn(self, c: Container) -> int:
+        mode = c.host_config.get("NetworkMode") or "default"
+        netns = None
+        if mode.startswith("container:"):
+            other = self.get(mode.split(":", 1)[1])
+            if not other.running:
+                raise Conflict(f"cannot join network of a non running container: {other.name}")
+            netns = f"/proc/{other.state['Pid']}/ns/net"
+            mode = "container"
+        bdir = await asyncio.to_thread(self._mount_and_bundle, c, netns, mode)
+        sdir = self.state_dir(c)
+        sdir.mkdir(parents=True, exist_ok=True)
+        for stale in ("exit.json", "init.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                (sdir / stale).unlink()
+        lc = (c.host_config.get("LogConfig") or {}).get("Config") or {}
+        mcfg = {
+            "id": c.id, "bundle": str(bdir), "state_dir": str(sdir), "runtime": self.runtime_argv(c.runtime),
+            "log_path": str(self.log_path(c)), "log_max_size": parse_size(lc["max-size"]) if lc.get("max-size") else 0,
+            "log_max_file": int(lc.get("max-file", 1)), "tty": bool(c.config.get("Tty")),
+            "open_stdin": bool(c.config.get("OpenStdin")), "stdin_once": bool(c.config.get("StdinOnce")),
+            "cgroup_path": f"/dockwright/{c.id}", "socket": self.sock(c),
+        }
+        (sdir / "monitor.json").write_text(json.dumps(mcfg))
+        info = await self._run_monitor(c, sdir)
+        if "error" in info:
+            await asyncio.to_thread(self._teardown_fs, c)
+            raise InvalidParameter(_runtime_message(str(info["error"])))
+        pid = int(info["pid"])
+        if mode in ("default", "bridge"):
+            await self.d.networks_connect(c, pid)
+        elif mode == "none":
+            await self.d.networks_loopback(pid)
+        # attach requests made before start (docker run) connect now, before any output exists
+        self.started.setdefault(c.id, asyncio.Event()).set()
+        pending = self.attach_pending.pop(c.id, [])
+        if pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
+        r = await asyncio.create_subprocess_exec(*self.runtime_argv(c.runtime), "start", c.id,
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = await r.communicate()
+        if r.returncode != 0:
+            with contextlib.suppress(DockwrightError):
+                await self._runtime("delete", "--force", c.id)
+            raise InvalidParameter(_runtime_message(err.decode(errors="replace")))
+        return pid
+
+    async def _run_monitor(self, c: Container, sdir: Path) -> dict[str, Any]:
+        rfd, wfd = os.pipe()
+
+        def spawn() -> subprocess.Popen[bytes]:
+            with open(sdir / "monitor.log", "ab") as mlog:
+                return subprocess.Popen(
+                    [sys.executable, "-m", "dockwright.runtime.monitor", str(sdir / "monitor.json"), str(wfd)],
+                    stdin=subprocess.DEVNULL, stdout=mlog, stderr=mlog, pass_fds=(wfd,), start_new_session=True,
+                    close_fds=True,
+                )
+
+        try:
+            proc = await asyncio.to_thread(spawn)
+        finally:
+            os.close(wfd)
+        c.monitor_pid = proc.pid
+
+        def read_ready() -> bytes:
+            chunks: list[bytes] = []
+            while True:
+                b = os.read(rfd, 65536)
+                if not b:
+                    return b"".join(chunks)
+                chunks.append(b)
+
+        try:
+            raw = await asyncio.to_thread(read_ready)
+        finally:
+            os.close(rfd)
+        # the monitor lives on in its own session; reap it when it ends so it leaves no zombie
+        asyncio.get_running_loop().run_in_executor(None, proc.wait)
+        if not raw:
+            return {"error": "the container monitor failed to start: " + _tail(sdir / "monitor.log")}
+        out: dict[str, Any] = json.loads(raw)
+        return out
+
+    async def _runtime(self, *args: str, runtime: str = "") -> str:
+        r = await asyncio.create_subprocess_exec(*self.runtime_argv(runtime or self.d.config.default_runtime), *args,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await r.communicate()
+        if r.returncode != 0:
+            raise Unavailable(_runtime_message(err.decode(errors="replace")))
+        return out.decode()
+
+    def log_path(self, c: Container) -> Path:
+        return self.cdir(c) / f"{c.id}-json.log"
+
+    def _teardown_fs(self, c: Container) -> None:
+        from ...snapshots.mount import unmount
+
+        unmount(self.cdir(c) / "rootfs", lazy=True)
+
+    # -- exits -------------------------------------------------------------------------
+    async def _wait_exit(self, c: Container) -> None:
+        info: dict[str, Any] | None = None
+        while info is None:
+            try:
+                info = await monitor_client.request(self.sock(c), {"op": "wait"}, timeout=None)
+            except (DockwrightError, OSError, ValueError):
+                info = self._read_exit_file(c)
+                if info is None:
+                    if not _pid_alive(c.monitor_pid):
+                        info = {"exit_code": 255, "error": "the container's monitor died", "oom_killed": False}
+                    else:
+                        await asyncio.sleep(0.2)
+        await self._handle_exit(c, info)
+
+    def _read_exit_file(self, c: Container) -> dict[str, Any] | None:
+        p = self.state_dir(c) / "exit.json"
+        try:
+            data: dict[str, Any] = json.loads(p.read_text())
+            return data
+        except (OSError, ValueError):
+            return None
+
+    async def _handle_exit(self, c: Container, info: dict[str, Any]) -> None:
+        async with self.locks[c.id]:
+            if not c.running and c.status != "paused":
+                return
+            code = int(info.get("exit_code", 255))
+            c.set_exited(code, oom=bool(info.get("oom_killed")), error=str(info.get("error", "")),
+                         finished=str(info.get("finished_at", "")))
+            await asyncio.to_thread(self._teardown_fs, c)
+            await self.d.networks_disconnect(c)
+            self.started.pop(c.id, None)
+            await self._save(c)
+        if info.get("oom_killed"):
+            self.d.events.publish("container", "oom", c.id, {"image": c.image_name, "name": c.name})
+        self.d.events.publish("container", "die", c.id, {"image": c.image_name, "name": c.name,
+                                                        "exitCode": str(code)})
+        cond = self.exits[c.id]
+        async with cond:
+            cond.notify_all()
+        self.waiters.pop(c.id, None)
+        if c.host_config.get("AutoRemove"):
+            with contextlib.suppress(DockwrightError):
+                await self.remove(c.id, force=True, volumes=True)
+            return
+        if self._should_restart(c, code):
+            t = asyncio.create_task(self._restart_later(c))
+            self._restart_tasks.add(t)
+            t.add_done_callback(self._restart_tasks.discard)
+
+    def _should_restart(self, c: Container, code: int) -> bool:
+        rp = c.host_config.get("RestartPolicy") or {}
+        name = rp.get("Name") or "no"
+        if c.manually_stopped or name == "no":
+            return False
+        if name == "on-failure":
+            mx = int(rp.get("MaximumRetryCount") or 0)
+            return code != 0 and (mx == 0 or c.restart_count < mx)
+        return name in ("always", "unless-stopped")
+
+    async def _restart_later(self, c: Container) -> None:
+        delay = min(0.1 * (2 ** min(c.restart_count, 10)), 60)
+        async with self.locks[c.id]:
+            c.state.update(Status="restarting", Restarting=True)
+            await self._save(c)
+        await asyncio.sleep(delay)
+        async with self.locks[c.id]:
+            if c.id not in self.containers or c.manually_stopped or c.running:
+                return
+            c.restart_count += 1
+            try:
+                await self._start_locked(c)
+                self.d.events.publish("container", "restart", c.id, {"image": c.image_name, "name": c.name})
+            except DockwrightError as exc:
+                log.warning("restart of %s failed: %s", c.id[:12], exc)
+                c.state.update(Status="exited", Restarting=False)
+                await self._save(c)
+
+    # -- restore -------------------------------------------------------------------------
+    async def restore(self) -> None:
+        await asyncio.to_thread(self._load_all)
+        for c in list(self.containers.values()):
+            if c.status in ("running", "paused", "restarting"):
+                if c.status != "restarting" and self._monitor_up(c) and _pid_alive(c.monitor_pid):
+                    self.started.setdefault(c.id, asyncio.Event()).set()
+                    self.waiters[c.id] = asyncio.create_task(self._wait_exit(c))
+                    continue
+                info = self._read_exit_file(c) or {"exit_code": 255, "oom_killed": False,
+                                                   "error": "the container was lost while the daemon was down"}
+                c.state.update(Running=True)
+                await self._handle_exit(c, info)
+            elif c.status == "removing":
+                with contextlib.suppress(DockwrightError):
+                    await self.remove(c.id, force=True, volumes=True)
+        for c in list(self.containers.values()):
+            rp = (c.host_config.get("RestartPolicy") or {}).get("Name")
+            if not c.running and c.has_been_started and not c.manually_stopped and rp in ("always", "unless-stopped"):
+                with contextlib.suppress(DockwrightError):
+                    await self.start(c.id)
+
+    # -- stop / kill / wait ------------------------------------------------------------------
+    async def kill(self, ref: str, sig: str | None) -> None:
+        c = self.get(ref)
+        n = parse_signal(sig)
+        if not c.running:
+            raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        if n == signal.SIGKILL:
+            c.manually_stopped = True
+        await self._signal(c, n)
+        self.d.events.publish("container", "kill", c.id, {"image": c.image_name, "name": c.name, "signal": str(n)})
+
+    async def _signal(self, c: Container, n: int) -> None:
+        try:
+            await self._runtime("kill", c.id, str(n), runtime=c.runtime)
+        except Unavailable:
+            pid = int(c.state.get("Pid") or 0)
+            if pid and _pid_alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, n)
+
+    async def _wait_not_running(self, c: Container, timeout: float | None) -> bool:
+        cond = self.exits[c.id]
+        async with cond:
+            try:
+                await asyncio.wait_for(cond.wait_for(lambda: not c.running), timeout)
+                return True
+            except TimeoutError:
+                return False
+
+    async def stop(self, ref: str, sig: str | None = None, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        if not c.running:
+            raise NotModified("container already stopped")
+        c.manually_stopped = True
+        if c.status == "paused":
+            await self._runtime("resume", c.id, runtime=c.runtime)
+            c.state.update(Status="running", Paused=False)
+        stop_sig = parse_signal(sig or c.config.get("StopSignal") or "SIGTERM", signal.SIGTERM)
+        if timeout is None:
+            timeout = c.config.get("StopTimeout")
+            timeout = 10 if timeout is None else int(timeout)
+        if timeout != 0:
+            await self._signal(c, stop_sig)
+        stopped = timeout >= 0 and await self._wait_not_running(c, timeout if timeout > 0 else 0.001)
+        if not stopped and c.running:
+            await self._signal(c, signal.SIGKILL)
+            await self._wait_not_running(c, 30)
+        self.d.events.publish("container", "stop", c.id, {"image": c.image_name, "name": c.name})
+
+    async def restart(self, ref: str, sig: str | None = None, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        if c.running:
+            await self.stop(ref, sig, timeout)
+        await self.start(c.id)
+        self.d.events.publish("container", "restart", c.id, {"image": c.image_name, "name": c.name})
+
+    async def wait(self, ref: str, condition: str) -> dict[str, Any]:
+        c = self.get(ref)
+        if condition not in ("", "not-running", "next-exit", "removed"):
+            raise InvalidParameter(f"invalid condition: {condition!r}")
+        if condition == "removed":
+            await self.removed[c.id].wait()
+        elif condition == "next-exit" or c.running:
+            cond = self.exits[c.id]
+            async with cond:
+                if condition == "next-exit" or c.running:
+                    await cond.wait()
+        err = c.state.get("Error") or ""
+        if condition == "removed":
+            err = ""  # a failed start was already reported by the start call
+        return {"StatusCode": int(c.state.get("ExitCode", 0)), "Error": {"Message": err} if err else None}
+
+    # -- remove / rename / pause -------------------------------------------------------------
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        if c.running:
+            if not force:
+                state = "paused" if c.status == "paused" else "running"
+                raise Conflict(f'cannot remove container "/{c.name}": container is {state}: stop the container '
+                               "before removing or force remove")
+            c.manually_stopped = True
+            if c.status == "paused":
+                with contextlib.suppress(DockwrightError):
+                    await self._runtime("resume", c.id, runtime=c.runtime)
+            await self._signal(c, signal.SIGKILL)
+            if not await self._wait_not_running(c, 15):
+                raise Conflict(f"could not kill running container {c.id}, cannot remove")
+        async with self.locks[c.id]:
+            if c.id not in self.containers:
+                return
+            c.state["Status"] = "removing"
+            await self._save(c)
+            await asyncio.to_thread(self._remove_files, c)
+            self.containers.pop(c.id, None)
+            if self.names.get(c.name) == c.id:
+                del self.names[c.name]
+            for ex in [e for e in self.execs.values() if e.container_id == c.id]:
+                self.execs.pop(ex.id, None)
+        self.d.events.publish("container", "destroy", c.id, {"image": c.image_name, "name": c.name})
+        self.removed[c.id].set()
+        cond = self.exits[c.id]
+        async with cond:
+            cond.notify_all()
+
+    def _remove_files(self, c: Container) -> None:
+        from ...snapshots.mount import unmount
+
+        unmount(self.cdir(c) / "rootfs", lazy=True)
+        with contextlib.suppress(DockwrightError):
+            self.d.snapshotter.remove(c.id)
+        shutil.rmtree(self.cdir(c), ignore_errors=True)
+        shutil.rmtree(self.state_dir(c), ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.sock(c))
+        with self.d.db.tx(write=True) as conn:
+            conn.execute("DELETE FROM containers WHERE id = ?", (c.id,))
+
+    async def rename(self, ref: str, new: str) -> None:
+        c = self.get(ref)
+        new = new.lstrip("/")
+        if not new or not _NAME_RE.match(new):
+            raise InvalidParameter(f"Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        if new == c.name:
+            raise InvalidParameter("Renaming a container with the same name as its current name")
+        if new in self.names:
+            raise Conflict(f'Conflict. The container name "/{new}" is already in use by container '
+                           f'"{self.names[new]}". You have to remove (or rename) that container to be able to reuse '
+                           "that name.")
+        async with self.locks[c.id]:
+            old = c.name
+            del self.names[old]
+            c.name = new
+            self.names[new] = c.id
+            await self._save(c)
+        self.d.events.publish("container", "rename", c.id, {"name": new, "oldName": "/" + old})
+
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.locks[c.id]:
+            if not c.running:
+                raise Conflict(f"Container {c.id} is not running")
+            if c.status == "paused":
+                raise Conflict(f"Container {c.id} is already paused")
+            await self._runtime("pause", c.id, runtime=c.runtime)
+            c.state.update(Status="paused", Paused=True)
+            await self._save(c)
+        self.d.events.publish("container", "pause", c.id, {"image": c.image_name, "name": c.name})
+
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.locks[c.id]:
+            if c.status != "paused":
+                raise Conflict(f"Container {c.id} is not paused")
+            await self._runtime("resume", c.id, runtime=c.runtime)
+            c.state.update(Status="running", Paused=False)
+            await self._save(c)
+        self.d.events.publish("container", "unpause", c.id, {"image": c.image_name, "name": c.name})
+
+    # -- views ----------------------------------------------------------------------------------
+    def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
+        c = self.get(ref)
+        d = self.cdir(c)
+        hc = dict(c.host_config)
+        out: dict[str, Any] = {
+            "Id": c.id,
+            "Created": c.created,
+            "Path": c.path,
+            "Args": c.args,
+            "State": dict(c.state),
+            "Image": c.image_id,
+            "ResolvConfPath": str(d / "resolv.conf"),
+            "HostnamePath": str(d / "hostname"),
+            "HostsPath": str(d / "hosts"),
+            "LogPath": str(self.log_path(c)),
+            "Name": "/" + c.name,
+            "RestartCount": c.restart_count,
+            "Driver": self.d.storage_driver_name,
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": [e.id for e in self.execs.values() if e.container_id == c.id] or None,
+            "HostConfig": hc,
+            "GraphDriver": {"Name": self.d.storage_driver_name, "Data": {}},
+            "Mounts": [],
+            "Config": c.config,
+            "NetworkSettings": self.d.network_settings(c),
+        }
+        return out
+
+    def summary(self, c: Container) -> dict[str, Any]:
+        cmd = " ".join([c.path, *c.args]) if c.path else ""
+        return {
+            "Id": c.id,
+            "Names": ["/" + c.name],
+            "Image": c.image_name,
+            "ImageID": c.image_id,
+            "Command": cmd,
+            "Created": int(_created_ts(c.created)),
+            "Ports": [],
+            "Labels": dict(c.config.get("Labels") or {}),
+            "State": c.status,
+            "Status": c.human_status(),
+            "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
+            "NetworkSettings": {"Networks": self.d.network_settings(c).get("Networks", {})},
+            "Mounts": [],
+        }
+
+    def list(self, all_: bool, limit: int, size: bool, f: Filters, latest: bool = False) -> list[dict[str, Any]]:
+        cs = sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
+        if latest:
+            limit = 1
+        if limit > 0:
+            all_ = True
+        before = since = None
+        if "before" in f:
+            before = self.get(f["before"][0]).created
+        if "since" in f:
+            since = self.get(f["since"][0]).created
+        out = []
+        for c in cs:
+            if not all_ and not c.running:
+                continue
+            if before is not None and c.created >= before:
+                continue
+            if since is not None and c.created <= since:
+                continue
+            if not self._matches(c, f):
+                continue
+            s = self.summary(c)
+            if size:
+                s["SizeRw"] = 0
+                s["SizeRootFs"] = 0
+            out.append(s)
+            if limit > 0 and len(out) >= limit:
+                break
+        return out
+
+    def _matches(self, c: Container, f: Filters) -> bool:
+        if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
+            return False
+        if "name" in f and not any(re.search(v, c.name) or re.search(v, "/" + c.name) for v in f["name"]):
+            return False
+        if "label" in f and not label_matches(dict(c.config.get("Labels") or {}), f["label"]):
+            return False
+        if "status" in f:
+            for v in f["status"]:
+                if v not in ("created", "restarting", "running", "removing", "paused", "exited", "dead"):
+                    raise InvalidParameter(f"Invalid filter 'status={v}'")
+            if c.status not in f["status"]:
+                return False
+        if "exited" in f and (c.status != "exited" or str(c.state.get("ExitCode")) not in f["exited"]):
+            return False
+        if "ancestor" in f:
+            ok = False
+            for v in f["ancestor"]:
+                try:
+                    img_id = self.d.image_store.resolve_id(v)
+                except DockwrightError:
+                    img_id = None
+                if img_id == c.image_id or v == c.image_name:
+                    ok = True
+            if not ok:
+                return False
+        if "network" in f:
+            nm = c.host_config.get("NetworkMode") or "default"
+            nm = "bridge" if nm == "default" else nm
+            if nm not in f["network"]:
+                return False
+        return True
+
+    # -- logs -------------------------------------------------------------------------------------
+    async def logs(self, ref: str, *, follow: bool, stdout: bool, stderr: bool, since: float, until: float,
+                   tail: int, timestamps: bool) -> tuple[Container, AsyncIterator[tuple[int, bytes]]]:
+        from ...runtime import jsonlog
+
+        c = self.get(ref)
+        if not stdout and not stderr:
+            raise InvalidParameter("Bad parameters: you must choose at least one stream")
+        ltype = (c.host_config.get("LogConfig") or {}).get("Type") or "json-file"
+        if ltype == "none":
+            raise InvalidParameter('configured logging driver does not support reading')
+        path = self.log_path(c)
+        want = {"stdout"} if stdout else set()
+        if stderr:
+            want.add("stderr")
+
+        def fmt(rec: jsonlog.LogRecord) -> tuple[int, bytes]:
+            data = rec.data
+            if timestamps:
+                data = rec.time.encode() + b" " + data
+            return (2 if rec.stream == "stderr" else 1), data
+
+        def accept(rec: jsonlog.LogRecord) -> bool:
+            if rec.stream not in want:
+                return False
+            if since or until:
+                t = rec.timestamp()
+                if since and t < since:
+                    return False
+                if until and t > until:
+                    return False
+            return True
+
+        def initial() -> tuple[list[tuple[int, bytes]], int]:
+            recs = [r for r in jsonlog.read_records(path) if accept(r)]
+            if tail >= 0:
+                recs = recs[-tail:] if tail else []
+            size = path.stat().st_size if path.exists() else 0
+            return [fmt(r) for r in recs], size
+
+        async def gen() -> AsyncIterator[tuple[int, bytes]]:
+            items, offset = await asyncio.to_thread(initial)
+            for item in items:
+                yield item
+            if not follow or (not c.running and c.status != "restarting"):
+                return
+            buf = b""
+            ino = path.stat().st_ino if path.exists() else 0
+            while True:
+                running = c.running or c.status == "restarting"
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    st = None
+                if st is not None and (st.st_ino != ino or st.st_size < offset):
+                    ino, offset = st.st_ino, 0  # rotated
+                if st is not None and st.st_size > offset:
+                    chunk = await asyncio.to_thread(_read_range, path, offset, st.st_size - offset)
+                    offset += len(chunk)
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    for line in lines:
+                        rec = jsonlog._parse(line)
+                        if rec is not None and accept(rec):
+                            yield fmt(rec)
+                        if until and rec is not None and rec.timestamp() > until:
+                            return
+                elif not running:
+                    return
+                else:
+                    await asyncio.sleep(0.05)
+
+        return c, gen()
+
+    # -- attach -------------------------------------------------------------------------------------
+    async def attach_monitor(self, c: Container, stdin: bool, stdout: bool, stderr: bool
+                             ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Connect to the container's monitor, waiting for a start first when it was only created."""
+        if not c.running:
+            if c.status not in ("created", "exited", "restarting"):
+                return None
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.attach_pending.setdefault(c.id, []).append(fut)
+            ev = self.started.setdefault(c.id, asyncio.Event())
+            ev.clear() if not c.running else None
+            removed = asyncio.ensure_future(self.removed[c.id].wait())
+            started = asyncio.ensure_future(ev.wait())
+            done, _ = await asyncio.wait({removed, started}, return_when=asyncio.FIRST_COMPLETED)
+            removed.cancel()
+            started.cancel()
+            if started not in done or not c.running and not self._monitor_up(c):
+                return None
+            try:
+                conn = await self._attach_connect(c, stdin, stdout, stderr)
+            finally:
+                if not fut.done():
+                    fut.set_result(None)
+            return conn
+        return await self._attach_connect(c, stdin, stdout, stderr)
+
+    def _monitor_up(self, c: Container) -> bool:
+        return os.path.exists(self.sock(c))
+
+    async def _attach_connect(self, c: Container, stdin: bool, stdout: bool, stderr: bool
+                              ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await monitor_client.connect(self.sock(c))
+        writer.write(json.dumps({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr}).encode()
+                     + b"\n")
+        await writer.drain()
+        line = await reader.readline()
+        if not line or not json.loads(line).get("ok"):
+            writer.close()
+            raise Unavailable("the container's monitor refused the attach")
+        return reader, writer
+
+    async def resize(self, ref: str, h: int, w: int) -> None:
+        c = self.get(ref)
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        await monitor_client.request(self.sock(c), {"op": "resize", "height": h, "width": w})
+
+    # -- exec --------------------------------------------------------------------------------------
+    async def exec_create(self, ref: str, body: Any) -> dict[str, Any]:
+        c = self.get(ref)
+        if not isinstance(body, dict):
+            raise InvalidParameter("exec config must be a JSON object")
+        cmd = body.get("Cmd")
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if not cmd or not isinstance(cmd, list) or not all(isinstance(x, str) for x in cmd):
+            raise InvalidParameter("No exec command specified")
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        if c.status == "paused":
+            raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
+        eid = secrets.token_hex(32)
+        self.execs[eid] = ExecRecord(eid, c.id, dict(body, Cmd=cmd))
+        self.d.events.publish("container", "exec_create: " + " ".join(cmd), c.id,
+                              {"image": c.image_name, "name": c.name, "execID": eid})
+        return {"Id": eid}
+
+    def exec_get(self, eid: str) -> ExecRecord:
+        ex = self.execs.get(eid)
+        if ex is None:
+            raise NotFound(f"No such exec instance: {eid}")
+        return ex
+
+    def _exec_process(self, c: Container, ex: ExecRecord) -> dict[str, Any]:
+        from ...runtime import spec as S
+
+        cfg = ex.config
+        rootfs = self.cdir(c) / "rootfs"
+        user = S.resolve_user(rootfs, str(cfg.get("User") or c.config.get("User") or ""))
+        env = S.merge_env([S.DEFAULT_PATH_ENV, f"HOSTNAME={c.config.get('Hostname') or c.id[:12]}"],
+                          list(c.config.get("Env") or []) + list(cfg.get("Env") or []))
+        if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
+            env.append("TERM=xterm")
+        spec = json.loads((self.cdir(c) / "bundle" / "config.json").read_text())
+        proc = dict(spec["process"])
+        proc.update(args=cfg["Cmd"], env=env, cwd=cfg.get("WorkingDir") or c.config.get("WorkingDir") or "/",
+                    terminal=bool(cfg.get("Tty")))
+        proc["user"] = {"uid": user[0], "gid": user[1]}
+        if user[2]:
+            proc["user"]["additionalGids"] = list(user[2])
+        if cfg.get("Privileged"):
+            from ...runtime import caps
+
+            allcaps = list(caps.ALL_CAPS) if hasattr(caps, "ALL_CAPS") else proc["capabilities"]["bounding"]
+            proc["capabilities"] = {k: list(allcaps) for k in ("bounding", "effective", "permitted")}
+        proc.pop("consoleSize", None)
+        return proc
+
+    async def exec_start(self, eid: str, detach: bool, tty: bool | None = None
+                         ) -> tuple[ExecRecord, asyncio.StreamReader, asyncio.StreamWriter]:
+        ex = self.exec_get(eid)
+        c = self.get(ex.container_id)
+        if ex.started:
+            raise Conflict(f"Error: Exec command {eid} has already run")
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        ex.started = True
+        proc = await asyncio.to_thread(self._exec_process, c, ex)
+        reader, writer = await monitor_client.connect(self.sock(c))
+        writer.write(json.dumps({"op": "exec", "exec_id": eid[:16], "process": proc,
+                                 "tty": bool(ex.config.get("Tty")),
+                                 "stdin": bool(ex.config.get("AttachStdin")) and not detach}).encode() + b"\n")
+        await writer.drain()
+        line = await reader.readline()
+        resp = json.loads(line) if line else {"error": "the container's monitor closed the connection"}
+        if "error" in resp:
+            writer.close()
+            ex.exit_code = 126 if "permission denied" in resp["error"] else 127
+            ex.done.set()
+            raise InvalidParameter(_runtime_message(resp["error"]))
+        ex.pid = int(resp["pid"])
+        ex.running = True
+        self.d.events.publish("container", "exec_start: " + " ".join(ex.config["Cmd"]), c.id,
+                              {"image": c.image_name, "name": c.name, "execID": eid})
+        return ex, reader, writer
+
+    def exec_finished(self, ex: ExecRecord, code: int) -> None:
+        ex.running = False
+        ex.exit_code = code
+        ex.done.set()
+        c = self.containers.get(ex.container_id)
+        if c is not None:
+            self.d.events.publish("container", "exec_die", c.id, {"image": c.image_name, "name": c.name,
+                                                                  "execID": ex.id, "exitCode": str(code)})
+
+    def exec_inspect(self, eid: str) -> dict[str, Any]:
+        ex = self.exec_get(eid)
+        cfg = ex.config
+        return {
+            "ID": ex.id, "Running": ex.running, "ExitCode": ex.exit_code, "ProcessConfig": {
+                "tty": bool(cfg.get("Tty")), "entrypoint": cfg["Cmd"][0], "arguments": cfg["Cmd"][1:],
+                "privileged": bool(cfg.get("Privileged")), "user": cfg.get("User", "")},
+            "OpenStdin": bool(cfg.get("AttachStdin")), "OpenStderr": bool(cfg.get("AttachStderr")),
+            "OpenStdout": bool(cfg.get("AttachStdout")), "CanRemove": False, "ContainerID": ex.container_id,
+            "DetachKeys": "", "Pid": ex.pid,
+        }
+
+    async def exec_resize(self, eid: str, h: int, w: int) -> None:
+        ex = self.exec_get(eid)
+        c = self.get(ex.container_id)
+        if not ex.running:
+            raise Conflict(f"Exec {eid} is not running")
+        await monitor_client.request(self.sock(c), {"op": "resize", "height": h, "width": w, "exec_pid": ex.pid})
+
+    # -- prune ----------------------------------------------------------------------------------------
+    async def prune(self, f: Filters) -> dict[str, Any]:
+        from ..filters import parse_timestamp
+
+        until = min(parse_timestamp(v) for v in f["until"]) if "until" in f else None
+        deleted = []
+        for c in list(self.containers.values()):
+            if c.running or c.status in ("paused", "restarting"):
+                continue
+            if until is not None and _created_ts(c.created) > until:
+                continue
+            labels = dict(c.config.get("Labels") or {})
+            if "label" in f and not label_matches(labels, f["label"]):
+                continue
+            if "label!" in f and not label_matches(labels, f["label!"], negate=True):
+                continue
+            with contextlib.suppress(DockwrightError):
+                await self.remove(c.id)
+                deleted.append(c.id)
+        self.d.events.publish("container", "prune", "", {"reclaimed": "0"})
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+
+
+def _read_range(path: Path, offset: int, n: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(n)
+
+
+def _created_ts(ts: str) -> float:
+    from ...images.imageconfig import parse_created
+
+    return parse_created(ts)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _tail(path: Path, n: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:].strip()
+    except OSError:
+        return ""
+
+
+def _runtime_message(text: str) -> str:
+    """The runtime's last meaningful line, prefixed as dockerd prefixes OCI errors."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    msg = lines[-1] if lines else "unknown error"
+    try:
+        obj = json.loads(msg)
+        if isinstance(obj, dict) and "msg" in obj:
+            msg = str(obj["msg"])
+    except ValueError:
+        pass
+    if msg.startswith("time=") and 'msg="' in msg:
+        msg = msg.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return f"failed to create shim task: OCI runtime create failed: {msg}: unknown"
+
+
+def _resolv_conf() -> str:
+    try:
+        with open("/etc/resolv.conf") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    out = []
+    has_ns = False
+    for line in lines:
+        s = line.strip()
+        if s.startswith("nameserver"):
+            parts = s.split()
+            if len(parts) > 1 and (parts[1].startswith("127.") or parts[1] == "::1"):
+                continue
+            has_ns = True
+        out.append(line)
+    if not has_ns:
+        out += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
+    return "\n".join(out) + "\n"
