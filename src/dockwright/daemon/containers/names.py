@@ -15,7 +15,7 @@ _LEFT = (
     "relaxed reverent romantic sad serene sharp silly sleepy stoic strange stupefied suspicious sweet "
     "tender thirsty trusting unruffled upbeat vibrant vigilant vigorous wizardly wonderful xenodochial "
     "youthful zealous zen "
-).split()
+).split()  # noqa: SIM905 - a word list reads better as text
 _RIGHT = (
     "agnesi albattani allen almeida antonelli archimedes ardinghelli aryabhata austin babbage banach "
     "banzai bardeen bartik bassi beaver bell benz bhabha bhaskara black blackburn blackwell bohr booth "
@@ -36,7 +36,7 @@ _RIGHT = (
     "shtern sinoussi snyder solomon spence stonebraker sutherland swanson swartz swirles taussig tesla "
     "tharp thompson torvalds tu turing varahamihira vaughan villani visvesvaraya volhard wescoff wilbur "
     "wiles williams williamson wilson wing wozniak wright wu yalow yonath zhukovsky "
-).split()
+).split()  # noqa: SIM905 - a word list reads better as text
 
 
 def generate(retry: int = 0) -> str:
