@@ -1,0 +1,1 @@
+"""Access control: who may pull, push or delete which repository."""

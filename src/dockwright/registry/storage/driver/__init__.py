@@ -1,0 +1,1 @@
+"""Registry storage drivers: one small protocol (``base.StorageDriver``), several backends."""
