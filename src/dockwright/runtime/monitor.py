@@ -251,21 +251,25 @@ class Monitor:
 
     # -- exits ------------------------------------------------------------------------
     def _reap(self) -> None:
-        while True:
+        """Reap the processes we own by pid: waitpid(-1) would steal the exit status of the
+        runtime commands that worker threads are waiting for."""
+        procs = [self.init, *self.execs.values()]
+        for p in procs:
+            if p.pid <= 0 or p.exit is not None:
+                continue
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(p.pid, os.WNOHANG)
             except ChildProcessError:
-                return
+                pid, status = p.pid, 255 << 8  # not our child (any more): nothing to learn
             if pid == 0:
-                return
+                continue
             code = os.waitstatus_to_exitcode(status)
             code = 128 - code if code < 0 else code
-            if pid == self.init.pid:
+            if p is self.init:
                 self._init_exited(code)
-            for p in self.execs.values():
-                if p.pid == pid and p.exit is None:
-                    p.exit = {"exit_code": code}
-                    p.exited.set()
+            else:
+                p.exit = {"exit_code": code}
+                p.exited.set()
 
     def _oom_killed(self) -> bool:
         if not self.cfg.cgroup_path:
