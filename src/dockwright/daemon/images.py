@@ -9,6 +9,7 @@ as the Engine API v1.47 schemas want them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -54,20 +55,19 @@ def _familiar_digests(img: ImageRecord) -> list[str]:
     return out
 
 
-def _ref_matches(img: ImageRecord, patterns: list[str]) -> bool:
+def _matching_refs(img: ImageRecord, patterns: list[str]) -> list[str]:
+    """The image's references that match a ``reference=`` pattern (path.Match, as Docker)."""
     import fnmatch
 
+    out = []
     for r in img.refs:
         ref = parse_reference(r)
-        fam_name = ref.familiar_name
         for p in patterns:
-            if ":" in p.rsplit("/", 1)[-1] or "@" in p:
-                target = ref.familiar()
-            else:
-                target = fam_name
+            target = ref.familiar() if (":" in p.rsplit("/", 1)[-1] or "@" in p) else ref.familiar_name
             if fnmatch.fnmatchcase(target, p) or fnmatch.fnmatchcase(r, p):
-                return True
-    return False
+                out.append(r)
+                break
+    return out
 
 
 class ImageService:
@@ -153,8 +153,11 @@ class ImageService:
                 continue  # an intermediate image of a build
             if dangling is not None and (not img.refs) != dangling:
                 continue
-            if "reference" in f and not _ref_matches(img, f["reference"]):
-                continue
+            if "reference" in f:
+                matched = _matching_refs(img, f["reference"])
+                if not matched:
+                    continue
+                img = dataclasses.replace(img, refs=tuple(matched))  # Docker shows only the matching tags
             if "label" in f and not label_matches(img.labels, f["label"]):
                 continue
             created = parse_created(img.created)

@@ -34,7 +34,8 @@ async def volumes_prune(request: web.Request) -> web.Response:
 
 async def build_prune(request: web.Request) -> web.Response:
     parse_filters(request.query.get("filters"), ("until", "id", "parent", "type", "description", "inuse",
-                                                 "shared", "private", "unused-for", "unused_for"))
+                                                 "shared", "private", "unused-for", "unused_for", "label",
+                                                 "label!"))
     return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
 
 
