@@ -53,8 +53,9 @@ def busybox_image(dw_daemon: DaemonProc, busybox_tar: Path) -> str:
 def docker(d: DaemonProc, *args: str, input: bytes | None = None, check: bool = True,
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real docker CLI against the daemon; returns text output."""
-    r = subprocess.run([DOCKER, *args], env=d.env, input=input.decode() if input is not None else None,
-                       capture_output=True, text=True, timeout=timeout)
+    raw = subprocess.run([DOCKER, *args], env=d.env, input=input, capture_output=True, timeout=timeout)
+    r = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode(errors="replace"),
+                                    raw.stderr.decode(errors="replace"))
     if check and r.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n"
                              f"--- daemon log ---\n{d.log()}")

@@ -110,8 +110,28 @@ class DaemonProc:
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return unix_request(self.socket, method, path, body, headers)
 
+    def kill_containers(self) -> None:
+        """Whatever a failed test left running: containers (through their runtime) and monitors."""
+        runtimes = {"runc": shutil.which("runc"), "crun": shutil.which("crun"),
+                    "dockwright": f"{sys.executable} -m dockwright runtime"}
+        rt_root = self.tmp / "exec" / "runtime"
+        for d in rt_root.glob("*") if rt_root.exists() else []:
+            binary = runtimes.get(d.name)
+            if not binary:
+                continue
+            argv = binary.split()
+            r = subprocess.run([*argv, "--root", str(d), "list", "-q"], capture_output=True, text=True)
+            for cid in r.stdout.split():
+                subprocess.run([*argv, "--root", str(d), "delete", "--force", cid], capture_output=True)
+        for pidfile in (self.tmp / "exec" / "containers").glob("*/monitor.pid"):
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
     def cleanup(self) -> None:
         self.stop()
+        self.kill_containers()
         # Leave no mounts behind under the temporary root, then remove it.
         with open("/proc/mounts") as f:
             mounts = [line.split()[1] for line in f if str(self.tmp) in line.split()[1]]

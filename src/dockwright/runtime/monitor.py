@@ -139,7 +139,7 @@ class Monitor:
     def _spawn_with_console(self, args: list[str], name: str, stdin: int, stdout: int,
                             stderr: int) -> tuple[subprocess.CompletedProcess[bytes], int]:
         """Run a runtime command that hands back a pty master through a console socket."""
-        path = self.state / f"{name}.console.sock"
+        path = self.sock_path.with_name(f"{self.cfg.id[:12]}-{name[:21]}.c")  # sun_path is 108 bytes
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -1,0 +1,46 @@
+"""Containers outlive the daemon: kill -9 it with containers running, start it again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.integration.conftest import docker
+from tests.support.busybox import rootfs_tar_bytes
+from tests.support.daemon import new_daemon
+
+
+def test_kill9_daemon_keeps_containers(tmp_path: Path) -> None:
+    d = new_daemon("dw-restart-")
+    try:
+        d.start()
+        docker(d, "import", "-", "busybox:latest", input=rootfs_tar_bytes())
+    except Exception:
+        d.cleanup()
+        raise
+    try:
+        for n in ("keep1", "keep2"):
+            docker(d, "run", "-d", "--name", n, "busybox", "sh", "-c",
+                   "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done")
+        docker(d, "run", "-d", "--name", "ends", "busybox", "sh", "-c", "sleep 1; exit 42")
+        pids = {n: json.loads(docker(d, "inspect", n).stdout)[0]["State"]["Pid"] for n in ("keep1", "keep2")}
+        d.kill9()
+        time.sleep(1.5)  # "ends" exits while the daemon is down
+        for pid in pids.values():
+            os.kill(pid, 0)  # still running
+        d.start()
+        ps = docker(d, "ps", "--format", "{{.Names}} {{.Status}}").stdout
+        assert "keep1 Up" in ps and "keep2 Up" in ps and "ends" not in ps
+        ends = json.loads(docker(d, "inspect", "ends").stdout)[0]["State"]
+        assert ends["Status"] == "exited" and ends["ExitCode"] == 42
+        lines = [int(x) for x in docker(d, "logs", "keep1").stdout.split()]
+        assert lines == list(range(len(lines))) and len(lines) > 20  # continuous across the restart
+        docker(d, "stop", "-t", "1", "keep1", "keep2")
+        states = [json.loads(docker(d, "inspect", n).stdout)[0]["State"] for n in ("keep1", "keep2")]
+        assert all(not s["Running"] for s in states)
+        docker(d, "rm", "keep1", "keep2", "ends")
+    finally:
+        d.cleanup()
