@@ -73,18 +73,21 @@ def test_sdk_create_start_attach_socket(client: docker.DockerClient, busybox_ima
         c.remove(force=True)
 
 
+BB = {"Image": "busybox", "Cmd": ["true"]}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
         ({"Image": "no-such-image:1"}, 404, "No such image: no-such-image:1"),
-        ({"Image": "busybox", "Cmd": ["true"], "User": "nobody-here"}, 400, "unable to find user nobody-here"),
-        ({"Image": "busybox", "Cmd": ["true"], "WorkingDir": "relative/dir"}, 400, "needs to be an absolute path"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["/nope-src-dir:/x"]}}, 400, "bind source path does not exist"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["bad"]}}, 400, "invalid volume specification"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}, 400, "invalid restart policy"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "nonet"}}, 404, "network nonet not found"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Memory": "lots"}}, 400, "HostConfig.Memory must be an integer"),
-        ({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Memory": 1024}}, 400, "Minimum memory limit allowed is 6MB"),
+        ({**BB, "User": "nobody-here"}, 400, "unable to find user nobody-here"),
+        ({**BB, "WorkingDir": "relative/dir"}, 400, "needs to be an absolute path"),
+        ({**BB, "HostConfig": {"Binds": ["/nope-src-dir:/x"]}}, 400, "bind source path does not exist"),
+        ({**BB, "HostConfig": {"Binds": ["bad"]}}, 400, "invalid volume specification"),
+        ({**BB, "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}, 400, "invalid restart policy"),
+        ({**BB, "HostConfig": {"NetworkMode": "nonet"}}, 404, "network nonet not found"),
+        ({**BB, "HostConfig": {"Memory": "lots"}}, 400, "HostConfig.Memory must be an integer"),
+        ({**BB, "HostConfig": {"Memory": 1024}}, 400, "Minimum memory limit allowed is 6MB"),
         ({"Image": "busybox", "Cmd": "not-a-list", "Env": [1]}, 400, "Env must be a list of strings"),
     ],
 )
