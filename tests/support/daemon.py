@@ -13,7 +13,10 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
+
+from tests.support import subnets
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -47,6 +50,8 @@ class DaemonProc:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
     extra_args: list[str] = field(default_factory=list)
+    bridge: str = ""
+    subnet: IPv4Network | None = None
 
     @property
     def host(self) -> str:
@@ -65,6 +70,10 @@ class DaemonProc:
         self.log_path = self.tmp / f"daemon-{int(time.time() * 1000)}.log"
         cmd = [sys.executable, "-m", "dockwright", "daemon", "--data-root", str(self.data_root),
                "-H", self.host, "--exec-root", str(self.tmp / "exec"), *self.extra_args]
+        if self.bridge and "--bridge" not in self.extra_args:
+            cmd += ["--bridge", self.bridge]
+            if self.subnet is not None:
+                cmd += ["--bip", f"{self.subnet.network_address + 1}/{self.subnet.prefixlen}"]
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
@@ -132,6 +141,13 @@ class DaemonProc:
     def cleanup(self) -> None:
         self.stop()
         self.kill_containers()
+        if self.bridge:
+            from dockwright.network import firewall
+
+            subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
+            firewall.remove_intra_bridge(self.bridge)
+        if self.subnet is not None:
+            subnets.release(self.subnet)
         # Leave no mounts behind under the temporary root, then remove it.
         with open("/proc/mounts") as f:
             mounts = [line.split()[1] for line in f if str(self.tmp) in line.split()[1]]
@@ -145,5 +161,6 @@ def new_daemon(prefix: str = "dw-test-", extra_args: list[str] | None = None) ->
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=prefix + uuid.uuid4().hex[:6] + "-", dir=base))
     (tmp / "docker-config").mkdir()
+    bridge = "dwt" + uuid.uuid4().hex[:8]  # each test daemon its own bridge and subnet: they run side by side
     return DaemonProc(tmp=tmp, data_root=tmp / "root", socket=str(tmp / "dw.sock"),
-                      extra_args=list(extra_args or []))
+                      extra_args=list(extra_args or []), bridge=bridge, subnet=subnets.free_subnet())

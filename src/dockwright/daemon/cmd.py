@@ -129,6 +129,7 @@ async def serve(cfg: DaemonConfig) -> int:
     try:
         d.open_stores()
         await asyncio.to_thread(d.startup_gc)
+        await asyncio.to_thread(d.networks.start)
         loop = asyncio.get_running_loop()
         d.events.bind(loop)
         await d.containers.restore()

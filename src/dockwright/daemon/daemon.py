@@ -117,7 +117,7 @@ class Daemon:
         self.images = ImageService(self)
         self.system = SystemService(self)
         self.containers = ContainerService(self)
-        self.networks = NetworkService(self)
+        self.networks = NetworkService(self)  # started from a worker thread: pyroute2 runs its own loop
 
     def startup_gc(self) -> None:
         """What a crash left behind (half loads, unfinished extracts, ingests) goes now."""
@@ -134,6 +134,9 @@ class Daemon:
             return gc.collect(self.db, self.content, self.snapshotter, self.leases)
 
     def close(self) -> None:
+        networks = getattr(self, "networks", None)
+        if networks is not None:
+            networks.close()
         try:
             self.db.close()
         except Exception:  # noqa: BLE001 - closing on the way out

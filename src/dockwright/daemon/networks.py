@@ -1,62 +1,129 @@
 """Container networking for the daemon: the default bridge, ``none``, ``host``, ``container:``.
 
-A thin service over ``dockwright.network`` (bridge driver, IPAM, netns helpers):
-the bridge's name and subnet come from daemon.json's ``bridge`` and ``bip``, so
-daemons with different data roots can run side by side. Until the bridge is
-configured (``bridge`` set to ``none``), containers get a loopback-only
-namespace, which is also what ``--network none`` gives.
+A thin service over ``dockwright.network``: the bridge's name and subnet come
+from daemon.json's ``bridge`` and ``bip`` (default ``dockwright0`` on the first
+of Docker's default pools that is free on this host), so daemons with different
+data roots run side by side. ``bridge: "none"`` turns the bridge off: default
+containers then get a loopback-only namespace, as ``--network none`` does.
+Endpoints are recorded on the container record, so a restarted daemon knows them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import subprocess
 from typing import TYPE_CHECKING, Any
+
+from ..network import hostsfiles, netns
+from ..network.bridge import BridgeDriver
+from ..network.ipam import IPAM
+from ..network.subnets import resolve_bip
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = logging.getLogger(__name__)
+DEFAULT_BRIDGE = "dockwright0"
 
 
 class NetworkService:
     def __init__(self, daemon: Daemon) -> None:
         self.d = daemon
-        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.bridge: BridgeDriver | None = None
+        self.ipam: IPAM | None = None
+        name = daemon.config.bridge or DEFAULT_BRIDGE
+        self.bridge_name = name
+        self.network_id = hashlib.sha256(f"bridge:{name}".encode()).hexdigest()
+
+    def start(self) -> None:
+        """Create (or adopt) the bridge; sync, at start-up."""
+        if self.bridge_name == "none":
+            return
+        (self.d.root / "network").mkdir(exist_ok=True)
+        self.ipam = IPAM(self.d.root / "network" / "ipam.db")
+        bip = resolve_bip(self.bridge_name, self.d.config.bip)
+        self.bridge = BridgeDriver(self.bridge_name, bip, self.ipam, network_id=self.network_id)
+        self.bridge.ensure()
+        log.info("default bridge %s on %s", self.bridge_name, bip)
+
+    def cleanup_stale(self, running: set[str]) -> None:
+        """Endpoints of containers that are gone (exited while the daemon was down)."""
+        if self.bridge is None or self.ipam is None:
+            return
+        for cid in set(self.ipam.leases(self.network_id)) - running:
+            self.bridge.disconnect(cid)
+
+    def close(self) -> None:
+        if self.ipam is not None:
+            self.ipam.close()
+
+    def mode(self, c: Any) -> str:
+        m = c.host_config.get("NetworkMode") or "default"
+        if m in ("default", "bridge") and self.bridge is None:
+            return "none"
+        return str(m)
 
     async def loopback(self, pid: int) -> None:
-        await asyncio.to_thread(_lo_up, pid)
+        await asyncio.to_thread(netns.loopback_only, pid)
 
     async def connect(self, c: Any, pid: int) -> None:
-        await self.loopback(pid)
+        if self.bridge is None:
+            await self.loopback(pid)
+            return
+        bridge = self.bridge
+
+        def run() -> None:
+            ep = bridge.connect(c.id, pid)
+            c.network = {"ip": str(ep.ip), "gateway": str(ep.gateway), "mac": ep.mac, "prefixlen": ep.prefixlen,
+                         "endpoint": hashlib.sha256(f"{c.id}:{ep.veth_host}".encode()).hexdigest()}
+            cdir = self.d.containers.cdir(c)
+            hostsfiles.write_hosts(cdir, str(c.config.get("Hostname") or c.id[:12]), str(ep.ip),
+                                   domainname=str(c.config.get("Domainname") or ""),
+                                   extra_hosts=list(c.host_config.get("ExtraHosts") or []))
+
+        await asyncio.to_thread(run)
 
     async def disconnect(self, c: Any) -> None:
-        self.endpoints.pop(c.id, None)
+        if self.bridge is not None and c.network:
+            await asyncio.to_thread(self.bridge.disconnect, c.id)
+        c.network = {}
+
+    def write_files(self, c: Any, cdir: Any) -> None:
+        """hosts, hostname and resolv.conf at create time, in Docker's formats."""
+        hostname = str(c.config.get("Hostname") or c.id[:12])
+        mode = c.host_config.get("NetworkMode") or "default"
+        extra = list(c.host_config.get("ExtraHosts") or [])
+        if mode == "host":
+            hostsfiles.write_host_network_hosts(cdir, extra_hosts=extra)
+        else:
+            hostsfiles.write_hosts(cdir, hostname, None, domainname=str(c.config.get("Domainname") or ""),
+                                   extra_hosts=extra)
+        hostsfiles.write_hostname(cdir, hostname)
+        hostsfiles.write_resolv_conf(cdir, host_network=mode == "host",
+                                     dns=list(c.host_config.get("Dns") or []),
+                                     dns_search=list(c.host_config.get("DnsSearch") or []),
+                                     dns_options=list(c.host_config.get("DnsOptions") or []))
 
     def settings(self, c: Any) -> dict[str, Any]:
         mode = c.host_config.get("NetworkMode") or "default"
         name = "bridge" if mode == "default" else mode
-        ep = self.endpoints.get(c.id, {})
+        ep = c.network or {}
         networks: dict[str, Any] = {}
         if not mode.startswith("container:"):
             networks[name] = {
                 "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ep.get("mac", ""),
-                "NetworkID": "", "EndpointID": ep.get("endpoint", ""), "Gateway": ep.get("gateway", ""),
-                "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0), "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None,
+                "NetworkID": self.network_id if name == "bridge" else "", "EndpointID": ep.get("endpoint", ""),
+                "Gateway": ep.get("gateway", ""), "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0),
+                "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None,
+                "DNSNames": None,
             }
         return {
-            "Bridge": "", "SandboxID": c.id if c.running else "", "SandboxKey": "",
+            "Bridge": "", "SandboxID": c.id if c.running else "",
+            "SandboxKey": f"/proc/{c.state.get('Pid')}/ns/net" if c.running else "",
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
             "Ports": {}, "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
             "EndpointID": ep.get("endpoint", ""), "Gateway": ep.get("gateway", ""), "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0),
             "IPv6Gateway": "", "MacAddress": ep.get("mac", ""), "Networks": networks,
         }
-
-
-def _lo_up(pid: int) -> None:
-    r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "link", "set", "lo", "up"], capture_output=True)
-    if r.returncode != 0:
-        log.warning("could not bring up lo in the container's namespace: %s", r.stderr.decode(errors="replace"))

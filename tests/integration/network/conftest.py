@@ -6,7 +6,6 @@ Traffic stays between namespaces the tests create (and their own bridge); no NAT
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pyroute2 import IPRoute
 from dockwright.network import netns
 from dockwright.network.bridge import BridgeDriver
 from dockwright.network.ipam import IPAM
-from dockwright.network.subnets import overlapping_routes
+from tests.support import subnets
 
 
 def _require_root() -> None:
@@ -29,47 +28,15 @@ def _require_root() -> None:
         pytest.skip("network namespaces and bridges need root")
 
 
-# Subnets are claimed with a file per subnet, shared by every test process on the host (xdist workers,
-# parallel runs): a bridge made by another process may not be up yet when we look at the routes.
-_CLAIMS = Path("/tmp/dockwright-test-subnets")
-_claimed: list[Path] = []
-
-
-def _claim(net: IPv4Network) -> bool:
-    _CLAIMS.mkdir(exist_ok=True)
-    marker = _CLAIMS / str(net.network_address)
-    try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        try:
-            pid = int(marker.read_text() or "0")
-            os.kill(pid, 0)
-            return False  # its owner is alive
-        except (ValueError, ProcessLookupError, FileNotFoundError):
-            marker.unlink(missing_ok=True)  # a crashed run's claim
-            return _claim(net)
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
-    _claimed.append(marker)
-    return True
-
-
 def release_subnets() -> None:
-    while _claimed:
-        _claimed.pop().unlink(missing_ok=True)
+    subnets.release()
 
 
 def free_subnet() -> IPv4Network:
-    """A 172.31.x.0/24 that no route of the host uses, picked at random so parallel runs rarely collide."""
-    thirds = list(range(64, 256))
-    random.shuffle(thirds)
-    for x in thirds:
-        net = IPv4Network(f"172.31.{x}.0/24")
-        if not overlapping_routes(net) and _claim(net):
-            if overlapping_routes(net):
-                continue
-            return net
-    pytest.skip("no free 172.31.x.0/24 subnet on this host")
+    net = subnets.free_subnet()
+    if net is None:
+        pytest.skip("no free 172.31.x.0/24 subnet on this host")
+    return net
 
 
 def bridge_name() -> str:

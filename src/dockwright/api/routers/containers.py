@@ -252,6 +252,7 @@ async def exec_create(request: web.Request) -> web.Response:
 
 
 async def exec_start(request: web.Request) -> web.StreamResponse:
+    """Hijack first, then start: the process's first bytes must not race the 101 headers."""
     svc = _svc(request)
     body = await json_body(request, required=False) or {}
     if not isinstance(body, dict):
@@ -260,12 +261,14 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
     ex = svc.exec_get(eid)
     detach = bool(body.get("Detach"))
     tty = bool(ex.config.get("Tty"))
-    ex_, reader, writer = await svc.exec_start(eid, detach, tty)
+    svc.exec_check(eid)  # 404/409 while we can still answer with a status
 
     def finished(status: dict[str, Any]) -> None:
-        svc.exec_finished(ex_, int(status.get("exit_code", 0)))
+        svc.exec_finished(ex, int(status.get("exit_code", 0)))
 
     if detach:
+        _ex, reader, writer = await svc.exec_start(eid, detach, tty)
+
         async def drain() -> None:
             await _relay_detached(reader, writer, finished)
 
@@ -275,6 +278,13 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200)
     h = await hijack(request, tty=tty)
     try:
+        try:
+            _ex, reader, writer = await svc.exec_start(eid, detach, tty)
+        except DockwrightError as exc:
+            # after the 101 the error can only travel in the stream, as dockerd sends it
+            msg = str(exc).replace("failed to create shim task: OCI runtime create failed", "OCI runtime exec failed")
+            h.write((msg + "\r\n").encode() if tty else docker_frame(1, (msg + "\r\n").encode()))
+            return h.resp
         await _relay(h, reader, writer, tty=tty, stdin=bool(ex.config.get("AttachStdin")), exec_cb=finished)
     finally:
         h.close()

@@ -187,9 +187,9 @@ class ContainerService:
             while name in self.names:
                 retry += 1
                 name = names.generate(retry)
-        cfg.setdefault("Hostname", cid[:12])
         if not cfg.get("Hostname"):
-            cfg["Hostname"] = cid[:12]
+            # Docker: the host's name with --network host, else the short ID
+            cfg["Hostname"] = os.uname().nodename if hc.get("NetworkMode") == "host" else cid[:12]
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=img.id, image_name=image_ref,
                       config=cfg, host_config=hc, networking=body.get("NetworkingConfig") or {},
                       path=path, args=args, runtime=runtime)
@@ -253,13 +253,7 @@ class ContainerService:
         d.mkdir(parents=True)
         (d / "rootfs").mkdir()
         self.d.snapshotter.prepare(c.id, parent_chain)
-        hostname = str(c.config.get("Hostname") or c.id[:12])
-        (d / "hostname").write_text(hostname + "\n")
-        (d / "hosts").write_text(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-            "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-        )
-        (d / "resolv.conf").write_text(_resolv_conf())
+        self.d.networks.write_files(c, d)
 
     # -- start -----------------------------------------------------------------------
     async def start(self, ref: str) -> None:
@@ -322,7 +316,7 @@ class ContainerService:
         return bdir
 
     async def _spawn(self, c: Container) -> int:
-        mode = c.host_config.get("NetworkMode") or "default"
+        mode = self.d.networks.mode(c)
         netns = None
         if mode.startswith("container:"):
             other = self.get(mode.split(":", 1)[1])
@@ -354,6 +348,8 @@ class ContainerService:
             await self.d.networks_connect(c, pid)
         elif mode == "none":
             await self.d.networks_loopback(pid)
+        if c.network:
+            await self._save(c)
         # attach requests made before start (docker run) connect now, before any output exists
         self.started.setdefault(c.id, asyncio.Event()).set()
         pending = self.attach_pending.pop(c.id, [])
@@ -516,6 +512,8 @@ class ContainerService:
             elif c.status == "removing":
                 with contextlib.suppress(DockwrightError):
                     await self.remove(c.id, force=True, volumes=True)
+        running = {c.id for c in self.containers.values() if c.running}
+        await asyncio.to_thread(self.d.networks.cleanup_stale, running)
         for c in list(self.containers.values()):
             rp = (c.host_config.get("RestartPolicy") or {}).get("Name")
             if not c.running and c.has_been_started and not c.manually_stopped and rp in ("always", "unless-stopped"):
@@ -965,6 +963,14 @@ class ContainerService:
         proc.pop("consoleSize", None)
         return proc
 
+    def exec_check(self, eid: str) -> None:
+        ex = self.exec_get(eid)
+        c = self.get(ex.container_id)
+        if ex.started:
+            raise Conflict(f"Error: Exec command {eid} has already run")
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+
     async def exec_start(self, eid: str, detach: bool, tty: bool | None = None
                          ) -> tuple[ExecRecord, asyncio.StreamReader, asyncio.StreamWriter]:
         ex = self.exec_get(eid)
@@ -1092,24 +1098,3 @@ def _runtime_message(text: str) -> str:
     if msg.startswith("time=") and 'msg="' in msg:
         msg = msg.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
     return f"failed to create shim task: OCI runtime create failed: {msg}: unknown"
-
-
-def _resolv_conf() -> str:
-    try:
-        with open("/etc/resolv.conf") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        lines = []
-    out = []
-    has_ns = False
-    for line in lines:
-        s = line.strip()
-        if s.startswith("nameserver"):
-            parts = s.split()
-            if len(parts) > 1 and (parts[1].startswith("127.") or parts[1] == "::1"):
-                continue
-            has_ns = True
-        out.append(line)
-    if not has_ns:
-        out += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
-    return "\n".join(out) + "\n"
