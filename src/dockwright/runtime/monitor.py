@@ -122,6 +122,7 @@ class Monitor:
         self.log: LogWriter | None = None
         self.execs: dict[int, Proc] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.finished = asyncio.Event()
 
     # -- create ---------------------------------------------------------------------
     def _runtime(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
@@ -298,8 +299,7 @@ class Monitor:
             req = json.loads(line)
             op = req.get("op")
             if op == "wait":
-                await self.init.exited.wait()
-                await asyncio.wait_for(self.init.drained.wait(), 5)
+                await self.finished.wait()  # exited, drained and deleted from the runtime
                 writer.write(json.dumps(self.init.exit).encode() + b"\n")
             elif op == "state":
                 writer.write(json.dumps({"pid": self.init.pid, "running": self.init.exit is None,
@@ -469,12 +469,14 @@ class Monitor:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.init.drained.wait(), 10)
         self.log.close()
-        # give waiting clients a moment to read the exit, then go
-        await asyncio.sleep(0.05)
-        server.close()
         for p in self.execs.values():
             p.exited.set()
+        # the runtime forgets the container (its cgroup goes) before anyone hears it exited:
+        # a daemon that removes the container next must find nothing of it left
         await asyncio.to_thread(self._runtime, "delete", "--force", self.cfg.id)
+        self.finished.set()
+        await asyncio.sleep(0.05)  # let waiting clients read the exit, then go
+        server.close()
         with contextlib.suppress(FileNotFoundError):
             self.sock_path.unlink()
 
