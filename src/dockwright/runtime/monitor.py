@@ -285,9 +285,12 @@ class Monitor:
     def _init_exited(self, code: int) -> None:
         oom = self._oom_killed()
         self.init.exit = {"exit_code": code, "oom_killed": oom, "finished_at": rfc3339nano(), "error": ""}
-        tmp = self.state / "exit.json.tmp"
-        tmp.write_text(json.dumps(self.init.exit))
-        os.replace(tmp, self.state / "exit.json")
+        try:
+            tmp = self.state / "exit.json.tmp"
+            tmp.write_text(json.dumps(self.init.exit))
+            os.replace(tmp, self.state / "exit.json")
+        except OSError:
+            pass  # the state directory is gone (container removed): nobody will read it
         self.init.exited.set()
 
     # -- serving -------------------------------------------------------------------------
