@@ -130,7 +130,7 @@ class Routes:
 
 
 def make_app(daemon: Any) -> web.Application:
-    from .routers import containers, images, misc, system
+    from .routers import containers, distribution, images, misc, system
 
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware, version_middleware],
@@ -143,5 +143,6 @@ def make_app(daemon: Any) -> web.Application:
     images.register(routes)
     containers.register(routes)
     misc.register(routes)
+    distribution.register(routes)
     routes.install(app)
     return app

@@ -118,6 +118,9 @@ class Daemon:
         self.system = SystemService(self)
         self.containers = ContainerService(self)
         self.networks = NetworkService(self)  # started from a worker thread: pyroute2 runs its own loop
+        from .distribution import DistributionService
+
+        self.distribution = DistributionService(self)
 
     def startup_gc(self) -> None:
         """What a crash left behind (half loads, unfinished extracts, ingests) goes now."""

@@ -15,6 +15,13 @@ from isal import igzip
 
 from dockwright.errors import InvalidParameter
 
+try:  # ISA-L's decoder raises its own error (a plain Exception) on corrupt deflate data
+    from isal.isal_zlib import error as _isal_error
+
+    _IsalError: type[BaseException] = _isal_error
+except ImportError:  # pragma: no cover - older isal
+    _IsalError = OSError
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _HEAD = 8
@@ -102,7 +109,7 @@ class _Guarded:
             return self._inner.read(size)
         except EOFError as exc:
             raise InvalidParameter(f"{self._kind} layer is truncated: {exc}") from exc
-        except (OSError, zstandard.ZstdError) as exc:
+        except (OSError, zstandard.ZstdError, _IsalError) as exc:
             raise InvalidParameter(f"{self._kind} layer is corrupt: {exc}") from exc
 
 

@@ -66,10 +66,9 @@ async def create(request: web.Request) -> web.StreamResponse:
     if from_src is None and not from_image:
         raise InvalidParameter("either fromSrc or fromImage must be given")
     if from_image:
-        raise NotImplementedKind(
-            "pulling images from a registry is not supported by this dockwright daemon yet; "
-            "use docker load or docker import"
-        )
+        from .distribution import pull
+
+        return await pull(request, from_image)
     if from_src != "-":
         raise NotImplementedKind(f"importing from a URL ({from_src}) is not supported yet; pipe the file instead")
     changes = qlist(request, "changes")
