@@ -18,7 +18,7 @@ from dockwright.errors import InvalidParameter
 try:  # ISA-L's decoder raises its own error (a plain Exception) on corrupt deflate data
     from isal.isal_zlib import error as _isal_error
 
-    _IsalError: type[BaseException] = _isal_error
+    _IsalError = cast("type[BaseException]", _isal_error)
 except ImportError:  # pragma: no cover - older isal
     _IsalError = OSError
 
