@@ -71,6 +71,7 @@ class CommandSpec:
         min_args: int = 0,
         max_args: int | None = 0,
         aliases: list[str] | None = None,  # other full paths, e.g. "images", "image list"
+        interspersed: bool = True,  # False: flags end at the first argument (``run IMAGE CMD -l``)
     ) -> None:
         self.name = name
         self.usage = usage
@@ -80,6 +81,7 @@ class CommandSpec:
         self.min_args = min_args
         self.max_args = max_args
         self.aliases = list(aliases or [])
+        self.interspersed = interspersed
 
     def usage_line(self, invoked: str) -> str:
         return f"Usage:  {PROG} {invoked} {self.usage}".rstrip()
@@ -146,6 +148,9 @@ def parse(spec: CommandSpec, argv: Sequence[str], invoked: str) -> SimpleNamespa
     while i < len(argv):
         a = argv[i]
         i += 1
+        if not spec.interspersed and args:
+            args.append(a)
+            continue
         if a == "--":
             args.extend(argv[i:])
             break

@@ -17,6 +17,29 @@ from dockwright.cli.flags import PROG, CommandSpec, UsageError
 
 # top-level name -> "module:SPEC" under dockwright.cli.commands, and its one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
+    "attach": ("container_run:ATTACH", "Attach local standard input, output, and error streams to a running container"),
+    "commit": ("container:COMMIT", "Create a new image from a container's changes"),
+    "cp": ("container_cp:CP", "Copy files/folders between a container and the local filesystem"),
+    "create": ("container_run:CREATE", "Create a new container"),
+    "diff": ("container:DIFF", "Inspect changes to files or directories on a container's filesystem"),
+    "exec": ("container_run:EXEC", "Execute a command in a running container"),
+    "export": ("container:EXPORT", "Export a container's filesystem as a tar archive"),
+    "kill": ("container:KILL", "Kill one or more running containers"),
+    "logs": ("container:LOGS", "Fetch the logs of a container"),
+    "pause": ("container:PAUSE", "Pause all processes within one or more containers"),
+    "port": ("container:PORT", "List port mappings or a specific mapping for the container"),
+    "ps": ("container_ls:PS", "List containers"),
+    "rename": ("container:RENAME", "Rename a container"),
+    "restart": ("container:RESTART", "Restart one or more containers"),
+    "rm": ("container:RM", "Remove one or more containers"),
+    "run": ("container_run:RUN", "Create and run a new container from an image"),
+    "start": ("container_run:START", "Start one or more stopped containers"),
+    "stats": ("container_stats:STATS", "Display a live stream of container(s) resource usage statistics"),
+    "stop": ("container:STOP", "Stop one or more running containers"),
+    "top": ("container:TOP", "Display the running processes of a container"),
+    "unpause": ("container:UNPAUSE", "Unpause all processes within one or more containers"),
+    "update": ("container:UPDATE", "Update configuration of one or more containers"),
+    "wait": ("container:WAIT", "Block until one or more containers stop, then print their exit codes"),
     "images": ("image:LS", "List images"),
     "info": ("system:INFO", "Display system-wide information"),
     "version": ("version:VERSION", "Show the dockwright version information"),
@@ -25,13 +48,47 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("image_io:IMPORT", "Import the contents from a tarball to create a filesystem image"),
     "inspect": ("inspect:INSPECT", "Return low-level information on Docker objects"),
     "load": ("image_io:LOAD", "Load an image from a tar archive or STDIN"),
+    "login": ("distribution:LOGIN", "Log in to a registry"),
+    "logout": ("distribution:LOGOUT", "Log out from a registry"),
+    "pull": ("distribution:PULL", "Download an image from a registry"),
+    "push": ("distribution:PUSH", "Upload an image to a registry"),
     "rmi": ("image:RM", "Remove one or more images"),
     "save": ("image_io:SAVE", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "tag": ("image:TAG", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
 }
-COMMON = ("images", "info", "version")
+COMMON = ("run", "exec", "ps", "images", "info", "version")
 
 GROUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "container": ("Manage containers", {
+        "attach": "container_run:ATTACH",
+        "commit": "container:COMMIT",
+        "cp": "container_cp:CP",
+        "create": "container_run:CREATE",
+        "diff": "container:DIFF",
+        "exec": "container_run:EXEC",
+        "export": "container:EXPORT",
+        "inspect": "container:INSPECT",
+        "kill": "container:KILL",
+        "logs": "container:LOGS",
+        "ls": "container_ls:PS",
+        "list": "container_ls:PS",
+        "ps": "container_ls:PS",
+        "pause": "container:PAUSE",
+        "port": "container:PORT",
+        "prune": "container:PRUNE",
+        "rename": "container:RENAME",
+        "restart": "container:RESTART",
+        "rm": "container:RM",
+        "remove": "container:RM",
+        "run": "container_run:RUN",
+        "start": "container_run:START",
+        "stats": "container_stats:STATS",
+        "stop": "container:STOP",
+        "top": "container:TOP",
+        "unpause": "container:UNPAUSE",
+        "update": "container:UPDATE",
+        "wait": "container:WAIT",
+    }),
     "image": ("Manage images", {
         "history": "image:HISTORY",
         "import": "image_io:IMPORT",
@@ -40,6 +97,8 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
         "ls": "image:LS",
         "list": "image:LS",
         "prune": "image:PRUNE",
+        "pull": "distribution:PULL",
+        "push": "distribution:PUSH",
         "rm": "image:RM",
         "remove": "image:RM",
         "save": "image_io:SAVE",
@@ -204,7 +263,7 @@ def main(argv: list[str]) -> int:
             return 0
     except UsageError as exc:
         return _usage_failure(exc, words if "words" in locals() else [])
-    return run(spec, ns, g)
+    return run(spec, ns, g, invoked)
 
 
 def _usage_failure(exc: UsageError, words: list[str]) -> int:
@@ -227,7 +286,7 @@ def _invoked_name(spec: CommandSpec, words: list[str]) -> str:
     return words[0] if words else spec.name
 
 
-def run(spec: CommandSpec, ns: object, g: Globals) -> int:
+def run(spec: CommandSpec, ns: object, g: Globals, invoked: str = "") -> int:
     from dockwright.cli.context import Cli
     from dockwright.client.errors import APIError
     from dockwright.client.hosts import resolve_host, resolve_tls
@@ -244,7 +303,7 @@ def run(spec: CommandSpec, ns: object, g: Globals) -> int:
         err.write(f"Error response from daemon: {exc.message}\n")
         return 1
     except UsageError as exc:
-        return _usage_failure(exc, [])
+        return _usage_failure(exc, invoked.split())
     except DockwrightError as exc:
         sys.stdout.flush()
         err.write(f"{exc.message}\n")

@@ -161,6 +161,15 @@ class Response:
         else:
             self._resp.close()
 
+    def abort(self) -> None:
+        """Unblock a ``read`` in progress on another thread (close alone would wait for its lock)."""
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def __enter__(self) -> Response:
         return self
 

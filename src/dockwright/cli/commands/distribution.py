@@ -1,0 +1,189 @@
+"""``pull``, ``push``, ``login``, ``logout``: registry commands as the docker CLI has them."""
+
+from __future__ import annotations
+
+import getpass
+from types import SimpleNamespace
+from typing import Any
+
+from dockwright.cli.commands.dockerconfig import DockerConfig, registry_auth_header, server_key
+from dockwright.cli.context import Cli
+from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.jsonmessage import display
+from dockwright.errors import InvalidParameter
+
+
+def _ref(name: str) -> Any:
+    from dockwright.oci.reference import ReferenceError, parse_reference
+
+    try:
+        return parse_reference(name, default_tag=False)
+    except ReferenceError as exc:
+        raise InvalidParameter(str(exc)) from None
+
+
+def _auth_for(cli: Cli, domain: str) -> str:
+    return registry_auth_header(DockerConfig(cli.env).get(domain))
+
+
+def _stream(cli: Cli, method: str, path: str, params: dict[str, Any], auth: str, quiet: bool) -> list[Any]:
+    aux: list[Any] = []
+    tty = cli.is_tty(cli.stdout) and not quiet
+    with cli.client.open(method, path, params=params, headers={"X-Registry-Auth": auth}) as resp:
+        messages = resp.iter_json()
+        if quiet:
+            from dockwright.cli.jsonmessage import StreamError
+
+            for m in messages:
+                if isinstance(m, dict) and (m.get("errorDetail") or m.get("error")):
+                    raise StreamError(str((m.get("errorDetail") or {}).get("message") or m.get("error")))
+        else:
+            display(messages, cli.stdout, tty=tty, on_aux=aux.append)
+    return aux
+
+
+# --------------------------------------------------------------------------- pull
+
+
+def run_pull(cli: Cli, ns: SimpleNamespace) -> int:
+    ref = _ref(ns.args[0])
+    if ns.all_tags and (ref.tag or ref.digest):
+        raise InvalidParameter("tag can't be used with --all-tags/-a")
+    params: dict[str, Any] = {"fromImage": ref.familiar_name,
+                              "tag": ref.digest or ref.tag or ("" if ns.all_tags else "latest"),
+                              "platform": ns.platform or None}
+    _stream(cli, "POST", "/images/create", params, _auth_for(cli, ref.domain), ns.quiet)
+    if ref.tag or ref.digest or not ns.all_tags:
+        cli.out(str(ref if (ref.tag or ref.digest) else ref.with_tag("latest")))
+    else:
+        cli.out(ref.name)
+    return 0
+
+
+PULL = CommandSpec(
+    name="image pull",
+    usage="[OPTIONS] NAME[:TAG|@DIGEST]",
+    short="Download an image from a registry",
+    run=run_pull,
+    aliases=["pull"],
+    min_args=1,
+    max_args=1,
+    flags=[
+        Flag("all-tags", "a", help="Download all tagged images in the repository"),
+        Flag("disable-content-trust", "", help="Skip image verification", default=True),
+        Flag("platform", "", "string", help="Set platform if server is multi-platform capable", metavar="string"),
+        Flag("quiet", "q", help="Suppress verbose output"),
+    ],
+)
+
+# --------------------------------------------------------------------------- push
+
+
+def run_push(cli: Cli, ns: SimpleNamespace) -> int:
+    ref = _ref(ns.args[0])
+    if ref.digest:
+        raise InvalidParameter("cannot push a digest reference")
+    if ns.all_tags and ref.tag:
+        raise InvalidParameter("tag can't be used with --all-tags/-a")
+    tag = ref.tag or ("" if ns.all_tags else "latest")
+    if not ns.all_tags and not ref.tag:
+        cli.out(f"Using default tag: {tag}")
+    from dockwright.client.api import quote_name
+
+    path = f"/images/{quote_name(ref.familiar_name)}/push"
+    params: dict[str, Any] = {"tag": tag or None}
+    if ns.platform:
+        params["platform"] = ns.platform
+    _stream(cli, "POST", path, params, _auth_for(cli, ref.domain), ns.quiet)
+    if ns.quiet:
+        cli.out(str(ref if ref.tag else ref.with_tag(tag or "latest")))
+    return 0
+
+
+PUSH = CommandSpec(
+    name="image push",
+    usage="[OPTIONS] NAME[:TAG]",
+    short="Upload an image to a registry",
+    run=run_push,
+    aliases=["push"],
+    min_args=1,
+    max_args=1,
+    flags=[
+        Flag("all-tags", "a", help="Push all tags of an image to the repository"),
+        Flag("disable-content-trust", "", help="Skip image signing", default=True),
+        Flag("platform", "", "string", help="Push a platform-specific manifest", metavar="string", hidden=True),
+        Flag("quiet", "q", help="Suppress verbose output"),
+    ],
+)
+
+# --------------------------------------------------------------------------- login / logout
+
+
+def run_login(cli: Cli, ns: SimpleNamespace) -> int:
+    server = ns.args[0] if ns.args else "https://index.docker.io/v1/"
+    username, password = ns.username or "", ns.password or ""
+    if ns.password and ns.password_stdin:
+        raise InvalidParameter("--password and --password-stdin are mutually exclusive")
+    if ns.password_stdin:
+        if not username:
+            raise InvalidParameter("Must provide --username with --password-stdin")
+        password = cli.stdin.read().rstrip("\r\n")
+    elif ns.password:
+        cli.err("WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
+    cfg = DockerConfig(cli.env)
+    if not username and not password:
+        stored = cfg.get(server)
+        if stored.get("username") or stored.get("identitytoken"):
+            username, password = stored.get("username", ""), stored.get("password", "")
+    if not username:
+        if not cli.is_tty(cli.stdin):
+            raise InvalidParameter("Cannot perform an interactive login from a non TTY device")
+        cli.stdout.write("Username: ")
+        cli.stdout.flush()
+        username = cli.stdin.readline().strip()
+    if not password:
+        if not cli.is_tty(cli.stdin):
+            raise InvalidParameter("Cannot perform an interactive login from a non TTY device")
+        password = getpass.getpass("Password: ")
+    if not username or not password:
+        raise InvalidParameter("Error: Non-null Username and Password Required")
+    body = {"username": username, "password": password, "serveraddress": server_key(server)}
+    result = cli.client.post_json("/auth", json_body=body)
+    token = str((result or {}).get("IdentityToken") or "")
+    cfg.store(server, username, password, token)
+    cli.out(str((result or {}).get("Status") or "Login Succeeded"))
+    return 0
+
+
+LOGIN = CommandSpec(
+    name="login",
+    usage="[OPTIONS] [SERVER]",
+    short="Log in to a registry",
+    run=run_login,
+    max_args=1,
+    flags=[
+        Flag("password", "p", "string", help="Password", metavar="string"),
+        Flag("password-stdin", "", help="Take the password from stdin"),
+        Flag("username", "u", "string", help="Username", metavar="string"),
+    ],
+)
+
+
+def run_logout(cli: Cli, ns: SimpleNamespace) -> int:
+    server = ns.args[0] if ns.args else "https://index.docker.io/v1/"
+    key = server_key(server)
+    cfg = DockerConfig(cli.env)
+    if cfg.erase(server):
+        cli.out(f"Removing login credentials for {key}")
+    else:
+        cli.out(f"Not logged in to {key}")
+    return 0
+
+
+LOGOUT = CommandSpec(
+    name="logout",
+    usage="[SERVER]",
+    short="Log out from a registry",
+    run=run_logout,
+    max_args=1,
+)
