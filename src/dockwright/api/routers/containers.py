@@ -44,7 +44,10 @@ async def create(request: web.Request) -> web.Response:
 async def list_containers(request: web.Request) -> web.Response:
     f = parse_filters(request.query.get("filters"), CONTAINER_LIST_FILTERS)
     limit = qint(request, "limit", -1) or -1
-    return json_response(_svc(request).list(qbool(request, "all"), limit, qbool(request, "size"), f))
+    svc = _svc(request)
+    if qbool(request, "size"):  # sizes walk writable layers: off the loop
+        return json_response(await asyncio.to_thread(svc.list, qbool(request, "all"), limit, True, f))
+    return json_response(svc.list(qbool(request, "all"), limit, False, f))
 
 
 async def inspect(request: web.Request) -> web.Response:
@@ -285,6 +288,10 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
             msg = str(exc).replace("failed to create shim task: OCI runtime create failed", "OCI runtime exec failed")
             h.write((msg + "\r\n").encode() if tty else docker_frame(1, (msg + "\r\n").encode()))
             return h.resp
+        size = body.get("ConsoleSize") or [0, 0]
+        if tty and isinstance(size, list) and len(size) == 2 and size[0] and size[1]:
+            with contextlib.suppress(DockwrightError, OSError, ValueError):
+                await svc.exec_resize(eid, int(size[0]), int(size[1]))
         await _relay(h, reader, writer, tty=tty, stdin=bool(ex.config.get("AttachStdin")), exec_cb=finished)
     finally:
         h.close()
@@ -311,7 +318,7 @@ async def exec_inspect(request: web.Request) -> web.Response:
 
 async def exec_resize(request: web.Request) -> web.Response:
     await _svc(request).exec_resize(request.match_info["id"], qint(request, "h", 0), qint(request, "w", 0))
-    return web.Response(status=201)
+    return web.Response(status=200)
 
 
 def register(r: Routes) -> None:

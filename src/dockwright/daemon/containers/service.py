@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -356,6 +357,11 @@ class ContainerService:
         if pending:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
+        size = c.host_config.get("ConsoleSize") or [0, 0]
+        if c.config.get("Tty") and isinstance(size, list) and len(size) == 2 and size[0] and size[1]:
+            with contextlib.suppress(DockwrightError, OSError, ValueError):
+                await monitor_client.request(self.sock(c), {"op": "resize", "height": int(size[0]),
+                                                            "width": int(size[1])})
         r = await asyncio.create_subprocess_exec(*self.runtime_argv(c.runtime), "start", c.id,
                                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, err = await r.communicate()
@@ -710,8 +716,20 @@ class ContainerService:
         }
         return out
 
+    def sizes(self, c: Container) -> tuple[int, int]:
+        """(writable layer bytes, that plus the image): docker ps -s. Reads the upper dir: call off the loop."""
+        try:
+            rw = int(self.d.snapshotter.usage(c.id).size)
+        except DockwrightError:
+            rw = 0
+        try:
+            base = self.d.image_store.by_id(c.image_id).size
+        except DockwrightError:
+            base = 0
+        return rw, rw + base
+
     def summary(self, c: Container) -> dict[str, Any]:
-        cmd = " ".join([c.path, *c.args]) if c.path else ""
+        cmd = shlex.join([c.path, *c.args]) if c.path else ""  # dockerd quotes words with spaces
         return {
             "Id": c.id,
             "Names": ["/" + c.name],
@@ -751,8 +769,7 @@ class ContainerService:
                 continue
             s = self.summary(c)
             if size:
-                s["SizeRw"] = 0
-                s["SizeRootFs"] = 0
+                s["SizeRw"], s["SizeRootFs"] = self.sizes(c)
             out.append(s)
             if limit > 0 and len(out) >= limit:
                 break
