@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import os
@@ -131,6 +132,10 @@ async def serve(cfg: DaemonConfig) -> int:
         await asyncio.to_thread(d.startup_gc)
         await asyncio.to_thread(d.networks.start)
         loop = asyncio.get_running_loop()
+        # blocking work of many concurrent requests (20 docker runs at once) must not queue behind
+        # the default executor's handful of threads
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=64,
+                                                                         thread_name_prefix="dw-io"))
         d.events.bind(loop)
         await d.containers.restore()
         app = make_app(d)

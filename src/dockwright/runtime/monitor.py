@@ -485,6 +485,10 @@ class Monitor:
 
 
 def main(argv: list[str]) -> int:
+    # Daemonize: the daemon reaps our short-lived parent at once and we are adopted by init, so a
+    # monitor never ties up a daemon thread (or leaves a zombie) for the container's lifetime.
+    if os.fork() > 0:
+        os._exit(0)
     cfg = Config.load(argv[0])
     ready_fd = int(argv[1]) if len(argv) > 1 else -1
     libc = ctypes.CDLL(None, use_errno=True)

@@ -389,6 +389,7 @@ class ContainerService:
         c.monitor_pid = proc.pid
 
         def read_ready() -> bytes:
+            proc.wait()  # the launcher exits at once; the monitor itself lives on, adopted by init
             chunks: list[bytes] = []
             while True:
                 b = os.read(rfd, 65536)
@@ -400,8 +401,8 @@ class ContainerService:
             raw = await asyncio.to_thread(read_ready)
         finally:
             os.close(rfd)
-        # the monitor lives on in its own session; reap it when it ends so it leaves no zombie
-        asyncio.get_running_loop().run_in_executor(None, proc.wait)
+        with contextlib.suppress(OSError, ValueError):
+            c.monitor_pid = int((sdir / "monitor.pid").read_text())
         if not raw:
             return {"error": "the container monitor failed to start: " + _tail(sdir / "monitor.log")}
         out: dict[str, Any] = json.loads(raw)
