@@ -35,22 +35,34 @@ run "$DW" images
 run "$DW" history busybox
 run "$DW" image inspect --format '{{.Id}} {{json .RootFS.Layers}}' busybox
 
+step "run containers from it"
+run "$DW" run --rm busybox echo "hello from a container"
+run "$DW" run -d --name demo-web busybox sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done'
+sleep 1
+run "$DW" ps
+run "$DW" logs --tail 3 demo-web
+run "$DW" exec demo-web sh -c 'echo "exec in $(hostname): $(ip -4 addr show eth0 | grep -o "inet [0-9.]*")"'
+run "$DW" stop -t 1 demo-web
+run "$DW" rm demo-web
+
 step "save, remove, load: same image ID"
 run "$DW" save -o "$WORK/busybox-save.tar" busybox demo/busybox:1
 run "$DW" rmi busybox:latest demo/busybox:1
 run "$DW" load -i "$WORK/busybox-save.tar"
 run "$DW" images --digests
 
-step "push the saved image to our registry and pull it back (skopeo as the client)"
+step "push to our registry, remove, pull back (through the daemon)"
 REG_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$DW" registry serve --addr "127.0.0.1:$REG_PORT" --root "$WORK/registry" 2>"$WORK/registry.log" &
 REGISTRY_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$REG_PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-run skopeo copy --quiet --dest-tls-verify=false "docker-archive:$WORK/busybox-save.tar:demo/busybox:1" "docker://127.0.0.1:$REG_PORT/demo/busybox:1"
-run skopeo list-tags --tls-verify=false "docker://127.0.0.1:$REG_PORT/demo/busybox"
-run skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$REG_PORT/demo/busybox:1" "docker-archive:$WORK/pulled.tar:demo/busybox:pulled"
-run "$DW" load -i "$WORK/pulled.tar"
-run "$DW" images
+REG=127.0.0.1:$REG_PORT
+run "$DW" tag busybox "$REG/demo/busybox:1"
+run "$DW" push "$REG/demo/busybox:1"
+run "$DW" rmi "$REG/demo/busybox:1"
+run "$DW" pull "$REG/demo/busybox:1"
+run "$DW" run --rm "$REG/demo/busybox:1" echo "ran the pulled image"
+run skopeo inspect --tls-verify=false "docker://$REG/demo/busybox:1" --format '{{.Digest}} {{.Layers}}'
 
 step "what the engine keeps, and a check of its stores"
 run "$DW" system df -v
