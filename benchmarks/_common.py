@@ -65,7 +65,7 @@ class Results:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for metric, per in self.rows.items():
             cells = [metric]
-            meds = []
+            meds: list[float | None] = []
             for n in names:
                 vals = per.get(n, [])
                 if not vals:

@@ -8,13 +8,13 @@ requests per second; each beside another engine with ``--against``.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import http.client
 import socket
 import time
 import uuid
 
 from _common import Engine, Results, alternate, engines, parser
-
 from tests.support.busybox import rootfs_tar_bytes
 
 
@@ -37,6 +37,10 @@ def api_rate(e: Engine, path: str, n: int) -> float:
         conn.getresponse().read()
     conn.close()
     return time.perf_counter() - t
+
+
+def _create(e: Engine, label: str, image: str, _n: int) -> None:
+    e.docker("create", "--label", label, image, "true")
 
 
 def main() -> None:
@@ -68,7 +72,7 @@ def main() -> None:
         label = f"bench={uuid.uuid4().hex[:6]}"
         for e in engs:
             with concurrent.futures.ThreadPoolExecutor(8) as ex:
-                list(ex.map(lambda _: e.docker("create", "--label", label, image, "true"), range(args.many)))
+                list(ex.map(functools.partial(_create, e, label, image), range(args.many)))
 
         def listing(e: Engine, i: int) -> None:
             res.add(f"ps -a ({args.many} containers)", e.name, e.timed("ps", "-a"))
