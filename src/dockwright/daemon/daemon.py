@@ -121,6 +121,9 @@ class Daemon:
         from .distribution import DistributionService
 
         self.distribution = DistributionService(self)
+        from .build import BuildService
+
+        self.builds = BuildService(self)
 
     def startup_gc(self) -> None:
         """What a crash left behind (half loads, unfinished extracts, ingests) goes now."""
@@ -193,7 +196,7 @@ class Daemon:
             return "unknown"
 
     def layer_dirs(self, chains: list[str]) -> list[str]:
-        fs_dir = getattr(self.snapshotter, "fs_dir", None)
+        fs_dir = getattr(self.snapshotter, "diff_dir", None)
         if fs_dir is None:
             return []
         try:

@@ -147,3 +147,20 @@ def test_events_stream(dw_daemon: DaemonProc, busybox_tar: Path) -> None:
     out = docker(dw_daemon, "events", "--since", "5m", "--until", "0s", "--filter", "event=untag").stdout
     assert "untag" in out and " tag " not in out
     docker(dw_daemon, "rmi", "events-img:1")
+
+
+def test_rmi_image_in_use_by_a_container(dw_daemon: DaemonProc, busybox_tar: Path) -> None:
+    image_id = docker(dw_daemon, "import", "-c", 'CMD ["true"]', str(busybox_tar), "in-use:1").stdout.strip()
+    cid = docker(dw_daemon, "create", "in-use:1").stdout.strip()
+    r = docker(dw_daemon, "rmi", "in-use:1", check=False)
+    assert r.returncode == 1
+    assert f'unable to remove repository reference "in-use:1" (must force) - container {cid[:12]}' in r.stderr
+    r = docker(dw_daemon, "rmi", image_id[7:19], check=False)
+    assert r.returncode == 1 and "(must be forced) - image is being used by stopped container" in r.stderr
+    out = docker(dw_daemon, "rmi", "-f", "in-use:1").stdout
+    assert out.strip() == "Untagged: in-use:1"  # the image stays while a container uses it
+    assert json.loads(docker(dw_daemon, "inspect", cid).stdout)[0]["Image"] == image_id
+    graph = json.loads(docker(dw_daemon, "image", "inspect", image_id).stdout)[0]["GraphDriver"]
+    assert graph["Name"] == "overlay2" and graph["Data"]["UpperDir"].startswith(str(dw_daemon.data_root))
+    docker(dw_daemon, "rm", cid)
+    docker(dw_daemon, "rmi", image_id)
