@@ -138,6 +138,7 @@ async def serve(cfg: DaemonConfig) -> int:
                                                                          thread_name_prefix="dw-io"))
         d.events.bind(loop)
         await d.containers.restore()
+        d.containers.warm.refill_soon()
         app = make_app(d)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
         await runner.setup()

@@ -140,6 +140,9 @@ class Daemon:
             return gc.collect(self.db, self.content, self.snapshotter, self.leases)
 
     def close(self) -> None:
+        containers = getattr(self, "containers", None)
+        if containers is not None:
+            containers.warm.close()
         networks = getattr(self, "networks", None)
         if networks is not None:
             networks.close()

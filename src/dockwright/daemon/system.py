@@ -203,7 +203,9 @@ class SystemService:
         if want("volume"):
             out["Volumes"] = []
         if want("build-cache"):
-            out["BuildCache"] = []
+            builds = getattr(self.d, "builds", None)
+            out["BuildCache"] = builds.df_sync() if builds is not None else []
+            out["BuilderSize"] = sum(int(b["Size"]) for b in out["BuildCache"] if not b["Shared"])
         return out
 
     async def df(self, types: set[str]) -> dict[str, Any]:

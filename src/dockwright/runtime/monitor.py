@@ -484,13 +484,34 @@ class Monitor:
             self.sock_path.unlink()
 
 
+def _wait_for_config(ctl_fd: int) -> str:
+    """A warm monitor: interpreter started and modules imported, it waits for a container."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = os.read(ctl_fd, 4096)
+        if not chunk:
+            os._exit(0)  # the daemon let us go (or died): nothing to run
+        buf += chunk
+    os.close(ctl_fd)
+    return buf.decode().strip()
+
+
 def main(argv: list[str]) -> int:
     # Daemonize: the daemon reaps our short-lived parent at once and we are adopted by init, so a
     # monitor never ties up a daemon thread (or leaves a zombie) for the container's lifetime.
     if os.fork() > 0:
         os._exit(0)
-    cfg = Config.load(argv[0])
-    ready_fd = int(argv[1]) if len(argv) > 1 else -1
+    if argv and argv[0] == "--warm":
+        ready_fd = int(argv[2])
+        cfg_path = _wait_for_config(int(argv[1]))
+        cfg = Config.load(cfg_path)
+        logfd = os.open(os.path.join(cfg.state_dir, "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(logfd, 1)
+        os.dup2(logfd, 2)
+        os.close(logfd)
+    else:
+        cfg = Config.load(argv[0])
+        ready_fd = int(argv[1]) if len(argv) > 1 else -1
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)

@@ -80,6 +80,7 @@ class ContainerService:
         self.attach_pending: dict[str, list[asyncio.Future[None]]] = {}
         self.execs: dict[str, ExecRecord] = {}
         self._restart_tasks: set[asyncio.Task[None]] = set()
+        self.warm = WarmMonitors(self.run_root)
 
     # -- records ------------------------------------------------------------------
     def _load_all(self) -> None:
@@ -372,24 +373,18 @@ class ContainerService:
         return pid
 
     async def _run_monitor(self, c: Container, sdir: Path) -> dict[str, Any]:
-        rfd, wfd = os.pipe()
+        """Hand the container to a warm monitor (or start one) and wait for its ready report."""
+        warm = self.warm.take()
+        if warm is None:
+            warm = await asyncio.to_thread(self.warm.spawn)
+        self.warm.refill_soon()
+        ctl_w, rfd = warm
 
-        def spawn() -> subprocess.Popen[bytes]:
-            with open(sdir / "monitor.log", "ab") as mlog:
-                return subprocess.Popen(
-                    [sys.executable, "-m", "dockwright.runtime.monitor", str(sdir / "monitor.json"), str(wfd)],
-                    stdin=subprocess.DEVNULL, stdout=mlog, stderr=mlog, pass_fds=(wfd,), start_new_session=True,
-                    close_fds=True,
-                )
-
-        try:
-            proc = await asyncio.to_thread(spawn)
-        finally:
-            os.close(wfd)
-        c.monitor_pid = proc.pid
-
-        def read_ready() -> bytes:
-            proc.wait()  # the launcher exits at once; the monitor itself lives on, adopted by init
+        def handoff() -> bytes:
+            try:
+                os.write(ctl_w, str(sdir / "monitor.json").encode() + b"\n")
+            finally:
+                os.close(ctl_w)
             chunks: list[bytes] = []
             while True:
                 b = os.read(rfd, 65536)
@@ -398,7 +393,7 @@ class ContainerService:
                 chunks.append(b)
 
         try:
-            raw = await asyncio.to_thread(read_ready)
+            raw = await asyncio.to_thread(handoff)
         finally:
             os.close(rfd)
         with contextlib.suppress(OSError, ValueError):
@@ -1066,6 +1061,70 @@ class ContainerService:
                 deleted.append(c.id)
         self.d.events.publish("container", "prune", "", {"reclaimed": "0"})
         return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+
+
+class WarmMonitors:
+    """Monitors started ahead of need: a container start skips the interpreter's start-up.
+
+    Each waits on a control pipe for its container's config; closing the pipe (daemon
+    shutdown or crash) makes it exit. Kept small: a burst of starts spawns the rest cold.
+    """
+
+    def __init__(self, run_root: Path, size: int = 2) -> None:
+        self.run_root = run_root
+        self.size = size
+        self.pool: list[tuple[int, int]] = []
+        self._refilling = False
+
+    def spawn(self) -> tuple[int, int]:
+        ctl_r, ctl_w = os.pipe()
+        rfd, wfd = os.pipe()
+        os.set_inheritable(ctl_r, True)
+        os.set_inheritable(wfd, True)
+        try:
+            with open(self.run_root / "monitors.log", "ab") as log_f:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "dockwright.runtime.monitor", "--warm", str(ctl_r), str(wfd)],
+                    stdin=subprocess.DEVNULL, stdout=log_f, stderr=log_f, pass_fds=(ctl_r, wfd),
+                    start_new_session=True, close_fds=True,
+                )
+            proc.wait()  # the launcher exits at once; the monitor waits, adopted by init
+        finally:
+            os.close(ctl_r)
+            os.close(wfd)
+        os.set_inheritable(ctl_w, False)
+        os.set_inheritable(rfd, False)
+        return ctl_w, rfd
+
+    def take(self) -> tuple[int, int] | None:
+        return self.pool.pop() if self.pool else None
+
+    def refill_soon(self) -> None:
+        if self._refilling or len(self.pool) >= self.size:
+            return
+        self._refilling = True
+
+        async def refill() -> None:
+            try:
+                while len(self.pool) < self.size:
+                    self.pool.append(await asyncio.to_thread(self.spawn))
+            except OSError as exc:
+                log.warning("cannot start a spare container monitor: %s", exc)
+            finally:
+                self._refilling = False
+
+        task = asyncio.get_running_loop().create_task(refill())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+    def close(self) -> None:
+        while self.pool:
+            ctl_w, rfd = self.pool.pop()
+            os.close(ctl_w)
+            os.close(rfd)
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
 def _read_range(path: Path, offset: int, n: int) -> bytes:
