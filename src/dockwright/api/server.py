@@ -131,6 +131,7 @@ class Routes:
 
 def make_app(daemon: Any) -> web.Application:
     from .routers import containers, distribution, images, misc, system
+    from .routers import container_extras as container_extras_routes
 
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware, version_middleware],
@@ -144,5 +145,6 @@ def make_app(daemon: Any) -> web.Application:
     containers.register(routes)
     misc.register(routes)
     distribution.register(routes)
+    container_extras_routes.register(routes)
     routes.install(app)
     return app

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from ...diff import tarwrite
 from ...diff.apply import apply_layer
-from ...errors import InvalidParameter, NotFound
+from ...errors import Forbidden, InvalidParameter, NotFound
 from ...runtime.securejoin import secure_join
 
 # Go's os.FileMode type bits, which the path-stat header carries
@@ -185,6 +185,8 @@ def extract_into(root: Path, path: str, container: str, body: BinaryIO, *, no_ov
         raise NotFound(f"Could not find the file {path} in container {container}") from exc
     if not stat.S_ISDIR(st.st_mode):
         raise InvalidParameter("extraction point is not a directory")
+    if os.statvfs(dest).f_flag & os.ST_RDONLY:  # a read-only rootfs, or a read-only volume
+        raise Forbidden("container rootfs is marked read-only")
     with spool_upload(body, dest, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid,
                       spool_dir=spool_dir) as spool:
         apply_layer(dest, spool, whiteouts="native")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidParameter
+from ...runtime import init
 from ...runtime import spec as S
 from ...runtime.securejoin import secure_join
 
@@ -196,7 +197,10 @@ def build(
         opts.append(S.with_host_namespace("uts"))
     if custom:
         opts.append(S.with_seccomp(profile))
-    return S.build_spec(c_id, *opts)
+    spec = S.build_spec(c_id, *opts)
+    if hc.get("Init"):
+        init.with_init(spec)
+    return spec
 
 
 def split_command(cmd: str) -> list[str]:

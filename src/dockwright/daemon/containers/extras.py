@@ -17,11 +17,11 @@ import shlex
 import stat
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from ...errors import Conflict, DockwrightError, Internal, InvalidParameter
+from ...errors import Conflict, DockwrightError, Forbidden, Internal, InvalidParameter
 from ..streams import BodyReader, ChunkWriter
 from . import archive
 from .model import ZERO_TIME, Container, now_rfc3339
@@ -230,12 +230,13 @@ def _with_pre(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any
     return cur
 
 
-async def stats(svc: ContainerService, ref: str, *, stream: bool, one_shot: bool) -> AsyncIterator[dict[str, Any]]:
+async def stats(svc: ContainerService, ref: str, *, stream: bool,
+                one_shot: bool) -> AsyncGenerator[dict[str, Any], None]:
     """Samples, one per second while ``stream``; a single one otherwise (two reads a second apart
     unless ``one_shot``, so that CPU percentages can be computed, as dockerd does)."""
     c = svc.get(ref)
 
-    async def gen() -> AsyncIterator[dict[str, Any]]:
+    async def gen() -> AsyncGenerator[dict[str, Any], None]:
         prev: dict[str, Any] | None = None
         if not stream:
             if not c.running:
@@ -297,7 +298,7 @@ def overlay_changes(upper: Path, lowers: list[Path]) -> list[dict[str, Any]]:
             idx = len(out)
             out.append({"Path": r, "Kind": 0 if existed else 1})
             below = stat.S_ISDIR(st.st_mode) and walk(e.path, r)
-            if existed and stat.S_ISDIR(st.st_mode) and not below and _only_hidden(e.path, r):
+            if stat.S_ISDIR(st.st_mode) and not below and _only_hidden(e.path, r):
                 out.pop(idx)  # copied up only for the engine's mount points
                 continue
             shown = True
@@ -333,14 +334,21 @@ def native_changes(upper: Path, lowers: list[Path]) -> list[dict[str, Any]]:
             if n not in lnames:
                 out.append({"Path": r, "Kind": 1})
                 if stat.S_ISDIR(ust.st_mode):
+                    idx = len(out)
                     walk(up, "", r)
+                    if len(out) == idx and _only_hidden(up, r):
+                        out.pop()  # made only for the engine's mount points
                 continue
             lst = os.lstat(lp)
-            if (ust.st_mode, ust.st_uid, ust.st_gid) != (lst.st_mode, lst.st_uid, lst.st_gid) or (
-                    not stat.S_ISDIR(ust.st_mode) and (ust.st_size, ust.st_mtime_ns) != (lst.st_size, lst.st_mtime_ns)):
+            idx = len(out)
+            changed = (ust.st_mode, ust.st_uid, ust.st_gid) != (lst.st_mode, lst.st_uid, lst.st_gid) or (
+                not stat.S_ISDIR(ust.st_mode) and (ust.st_size, ust.st_mtime_ns) != (lst.st_size, lst.st_mtime_ns))
+            if changed:
                 out.append({"Path": r, "Kind": 0})
             if stat.S_ISDIR(ust.st_mode):
                 walk(up, lp if stat.S_ISDIR(lst.st_mode) else "", r)
+                if not changed and len(out) > idx:
+                    out.insert(idx, {"Path": r, "Kind": 0})  # a directory whose entries changed, as overlay shows
 
     walk(os.fspath(upper), parent, "")
     return out
@@ -432,8 +440,8 @@ async def archive_put(svc: ContainerService, ref: str, path: str, read: Callable
                       no_overwrite_dir_non_dir: bool, copy_uid_gid: bool) -> None:
     c = svc.get(ref)
     _check_path(path)
-    if c.host_config.get("ReadonlyRootfs"):
-        raise InvalidParameter("container rootfs is marked read-only")
+    if c.host_config.get("ReadonlyRootfs") and not c.running:
+        raise Forbidden("container rootfs is marked read-only")  # running: checked on the path's own mount
     body = BodyReader(read, asyncio.get_running_loop())
 
     def run(root: Path) -> None:
@@ -502,12 +510,16 @@ async def update(svc: ContainerService, ref: str, body: Any) -> dict[str, Any]:
         for k in (*_UPDATABLE_INTS, "CpusetCpus", "CpusetMems"):
             if body.get(k):
                 hc[k] = body[k]
-        if mem and not swap and not (old_swap > 0 and hc.get("Memory") != mem and old_swap >= mem):
-            hc["MemorySwap"] = mem * 2 if old_swap >= 0 else -1
+        if body.get("PidsLimit") is not None:
+            hc["PidsLimit"] = body["PidsLimit"] if body["PidsLimit"] > 0 else 0  # 0 and -1: unlimited
+        if mem and not swap and not (old_swap > 0 and c.host_config.get("Memory") and old_swap >= mem) \
+                and old_swap != -1:
+            hc["MemorySwap"] = mem * 2  # dockerd's default: as much swap as memory
+        resources_changed = any(body.get(k) is not None for k in (*_UPDATABLE_INTS, "CpusetCpus", "CpusetMems"))
         if rp:
             hc["RestartPolicy"] = {"Name": rp.get("Name") or "no",
                                    "MaximumRetryCount": int(rp.get("MaximumRetryCount") or 0)}
-        if c.running or c.status == "paused":
+        if resources_changed and (c.running or c.status == "paused"):
             spec: dict[str, Any] = {}
             cfg_nano = int(hc.get("NanoCpus") or 0)
             try:
@@ -522,10 +534,10 @@ async def update(svc: ContainerService, ref: str, body: Any) -> dict[str, Any]:
             except InvalidParameter as exc:
                 raise InvalidParameter(prefix + str(exc)) from exc
             res = spec.get("linux", {}).get("resources", {})
-            fd, fname = tempfile.mkstemp(prefix="update-", suffix=".json", dir=svc.cdir(c))
+            if body.get("PidsLimit") is not None:
+                res["pids"] = {"limit": hc["PidsLimit"] or -1}
+            fname = await asyncio.to_thread(_write_resources, svc.cdir(c), res)
             try:
-                with os.fdopen(fd, "w") as f:
-                    json.dump(res, f)
                 try:
                     await svc._runtime("update", "--resources", fname, c.id, runtime=c.runtime)
                 except DockwrightError as exc:
@@ -538,6 +550,13 @@ async def update(svc: ContainerService, ref: str, body: Any) -> dict[str, Any]:
         await svc._save(c)
     svc.d.events.publish("container", "update", c.id, {"image": c.image_name, "name": c.name})
     return {"Warnings": []}
+
+
+def _write_resources(d: Path, res: dict[str, Any]) -> str:
+    fd, fname = tempfile.mkstemp(prefix="update-", suffix=".json", dir=d)
+    with os.fdopen(fd, "w") as f:
+        json.dump(res, f)
+    return fname
 
 
 # -- commit ------------------------------------------------------------------------------------------------------

@@ -175,3 +175,18 @@ def _go_duration(secs: float) -> str:
     if secs < 1:
         return f"{secs * 1000:g}ms"
     return f"{secs:g}s"
+
+
+def status_suffix(c: Container) -> str:
+    """What ``docker ps`` shows after ``Up 5 minutes`` for a running container with a healthcheck."""
+    h = c.state.get("Health")
+    if not h or not c.running or c.status == "paused":
+        return ""
+    st = str(h.get("Status") or "")
+    return " (health: starting)" if st == "starting" else f" ({st})" if st else ""
+
+
+def filter_value(c: Container) -> str:
+    """The value the ``health`` filter of ``GET /containers/json`` matches: starting|healthy|unhealthy|none."""
+    h = c.state.get("Health")
+    return str(h.get("Status") or "none") if h else "none"

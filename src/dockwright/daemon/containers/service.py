@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import Conflict, DockwrightError, InvalidParameter, NotFound, NotModified, Unavailable
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
-from . import bundle, monitor_client, names
+from . import bundle, health, monitor_client, names
 from .model import Container, now_rfc3339
 from .signals import parse_signal
 
@@ -291,6 +291,7 @@ class ContainerService:
                 task.add_done_callback(self._restart_tasks.discard)
             raise
         c.set_running(pid)
+        health.start_health(self, c)
         await self._save(c)
         self.d.events.publish("container", "start", c.id, {"image": c.image_name, "name": c.name})
         self.waiters[c.id] = asyncio.create_task(self._wait_exit(c))
@@ -443,6 +444,7 @@ class ContainerService:
             return None
 
     async def _handle_exit(self, c: Container, info: dict[str, Any]) -> None:
+        health.stop_health(c)
         async with self.locks[c.id]:
             if not c.running and c.status != "paused":
                 return
@@ -506,6 +508,7 @@ class ContainerService:
                 if c.status != "restarting" and self._monitor_up(c) and _pid_alive(c.monitor_pid):
                     self.started.setdefault(c.id, asyncio.Event()).set()
                     self.waiters[c.id] = asyncio.create_task(self._wait_exit(c))
+                    health.start_health(self, c)
                     continue
                 info = self._read_exit_file(c) or {"exit_code": 255, "oom_killed": False,
                                                    "error": "the container was lost while the daemon was down"}
@@ -597,6 +600,7 @@ class ContainerService:
     # -- remove / rename / pause -------------------------------------------------------------
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
+        health.stop_health(c)
         if c.running:
             if not force:
                 state = "paused" if c.status == "paused" else "running"
@@ -736,7 +740,7 @@ class ContainerService:
             "Ports": [],
             "Labels": dict(c.config.get("Labels") or {}),
             "State": c.status,
-            "Status": c.human_status(),
+            "Status": c.human_status() + (health.status_suffix(c) if c.running else ""),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
             "NetworkSettings": {"Networks": self.d.network_settings(c).get("Networks", {})},
             "Mounts": [],
@@ -797,6 +801,8 @@ class ContainerService:
                     ok = True
             if not ok:
                 return False
+        if "health" in f and health.filter_value(c) not in f["health"]:
+            return False
         if "network" in f:
             nm = c.host_config.get("NetworkMode") or "default"
             nm = "bridge" if nm == "default" else nm
