@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PKGS="busybox-static skopeo runc crun iproute2 tmux"
+PKGS="busybox-static skopeo runc crun iproute2 tmux tini iptables curl docker-registry"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
