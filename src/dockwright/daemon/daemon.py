@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -162,7 +161,9 @@ class Daemon:
             p = shutil.which(name)
             if p:
                 out[name] = [p]
-        out["dockwright"] = [sys.executable, "-m", "dockwright", "runtime"]
+        from ..runtime.ociruntime import builtin_argv
+
+        out["dockwright"] = builtin_argv()
         for name, rc in self.config.runtimes.items():
             out[name] = [rc.path, *rc.args]
         return out

@@ -90,6 +90,7 @@ class Config:
     stdin_once: bool = False
     cgroup_path: str = ""
     socket: str = ""  # short path (sun_path is 108 bytes); default <state_dir>/monitor.sock
+    builtin: bool = False  # the runtime is ours: commands that fork nothing run in this process
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -132,6 +133,12 @@ class Monitor:
         log_path = self.state / "runtime.log"
         with contextlib.suppress(FileNotFoundError):
             log_path.unlink()
+        if self.cfg.builtin and args and args[0] == "delete":
+            from .builtin import cmd as builtin_cmd
+
+            root = self.cfg.runtime[self.cfg.runtime.index("--root") + 1]
+            rc = builtin_cmd.main(["--root", root, "--log", str(log_path), "--log-format", "json", *args])
+            return subprocess.CompletedProcess(args, rc, b"", _runtime_log_error(log_path).encode() if rc else b"")
         r = subprocess.run([*self.cfg.runtime, "--log", str(log_path), "--log-format", "json", *args], **kw)
         if r.returncode != 0:
             r.stderr = (r.stderr or b"") + b"\n" + _runtime_log_error(log_path).encode()

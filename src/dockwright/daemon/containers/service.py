@@ -339,7 +339,7 @@ class ContainerService:
             "log_path": str(self.log_path(c)), "log_max_size": parse_size(lc["max-size"]) if lc.get("max-size") else 0,
             "log_max_file": int(lc.get("max-file", 1)), "tty": bool(c.config.get("Tty")),
             "open_stdin": bool(c.config.get("OpenStdin")), "stdin_once": bool(c.config.get("StdinOnce")),
-            "cgroup_path": f"/dockwright/{c.id}", "socket": self.sock(c),
+            "cgroup_path": f"/dockwright/{c.id}", "socket": self.sock(c), "builtin": c.runtime == "dockwright",
         }
         (sdir / "monitor.json").write_text(json.dumps(mcfg))
         info = await self._run_monitor(c, sdir)
@@ -364,10 +364,15 @@ class ContainerService:
             with contextlib.suppress(DockwrightError, OSError, ValueError):
                 await monitor_client.request(self.sock(c), {"op": "resize", "height": int(size[0]),
                                                             "width": int(size[1])})
-        r = await asyncio.create_subprocess_exec(*self.runtime_argv(c.runtime), "start", c.id,
-                                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, err = await r.communicate()
-        if r.returncode != 0:
+        if c.runtime == "dockwright":
+            # our own runtime's start only opens a fifo: run it in-process, not in a new interpreter
+            rc, err = await asyncio.to_thread(_builtin_call, [*self.runtime_argv(c.runtime)[-2:], "start", c.id])
+        else:
+            r = await asyncio.create_subprocess_exec(*self.runtime_argv(c.runtime), "start", c.id,
+                                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, err = await r.communicate()
+            rc = r.returncode or 0
+        if rc != 0:
             with contextlib.suppress(DockwrightError):
                 await self._runtime("delete", "--force", c.id)
             raise InvalidParameter(_runtime_message(err.decode(errors="replace")))
@@ -1131,6 +1136,18 @@ class WarmMonitors:
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _builtin_call(argv: list[str]) -> tuple[int, bytes]:
+    """Run a builtin-runtime command in this process; its log goes to a file we read back on failure."""
+    import tempfile
+
+    from ...runtime.builtin import cmd as builtin_cmd
+
+    with tempfile.NamedTemporaryFile(prefix="dw-runtime-", suffix=".log") as logf:
+        rc = builtin_cmd.main(["--log", logf.name, "--log-format", "json", *argv])
+        text = Path(logf.name).read_bytes() if rc else b""
+    return rc, text
 
 
 def _read_range(path: Path, offset: int, n: int) -> bytes:
