@@ -1,0 +1,60 @@
+"""The same probe container under each runtime through the daemon: the security view is Docker's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import docker
+from tests.support.daemon import DaemonProc
+
+PROBES = Path(__file__).resolve().parents[4] / "shared" / "security" / "probes.sh"
+if not PROBES.exists():
+    PROBES = Path("/work/shared/security/probes.sh")
+
+# what dockerd 20.10 + runc showed on this kind of machine (shared/security/CHECKLIST.md)
+DOCKER_DEFAULTS = {
+    "uid": "0", "CapInh": "0000000000000000", "CapPrm": "00000000a80425fb", "CapEff": "00000000a80425fb",
+    "CapBnd": "00000000a80425fb", "CapAmb": "0000000000000000", "NoNewPrivs": "0", "Seccomp": "2",
+    "pid1_comm": "sh", "try:mount_tmpfs": "denied", "try:write_proc_sys": "denied", "try:unshare_user": "denied",
+    "try:sethostname": "denied", "try:netadmin": "denied", "try:write_sysrq": "denied",
+    "mnt:/sys": None,
+}
+# differences we keep on purpose: a private cgroup namespace, the probe's own container ID, and the
+# builtin runtime mounts the /sys/fs/cgroup tmpfs read-only (runc leaves the tmpfs itself writable)
+IGNORED = {"cgroup", "hostname", "fds", "cgroup_mounts", "mnt:/sys/fs/cgroup"}
+
+
+def _probe(d: DaemonProc, runtime: str) -> dict[str, str]:
+    hostdev = f"{os.major(os.stat('/').st_dev)} {os.minor(os.stat('/').st_dev)}"
+    out = docker(d, "run", "--rm", "--runtime", runtime, "--network", "none", "-e", f"HOSTDEV={hostdev}",
+                 "busybox", "sh", "-c", PROBES.read_text()).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@pytest.mark.skipif(not PROBES.exists(), reason="shared/security/probes.sh is not beside the project")
+def test_builtin_and_runc_give_dockers_view(dw_daemon: DaemonProc, busybox_image: str) -> None:
+    results = {rt: _probe(dw_daemon, rt) for rt in ("runc", "dockwright") if rt == "dockwright" or shutil.which(rt)}
+    for rt, got in results.items():
+        for key, want in DOCKER_DEFAULTS.items():
+            if want is not None:
+                assert got.get(key) == want, (rt, key, got.get(key))
+        assert got["mnt:/sys"].startswith("ro"), (rt, got["mnt:/sys"])
+        assert got["nprocs"] in ("1", "2", "3", "4"), (rt, got["nprocs"])  # no host processes
+    if len(results) == 2:
+        a, b = results["runc"], results["dockwright"]
+        diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if k not in IGNORED and a.get(k) != b.get(k)}
+        assert diff == {}, diff
+
+
+def test_memory_limit_visible_and_oom(dw_daemon: DaemonProc, busybox_image: str) -> None:
+    for rt in ("runc", "dockwright"):
+        if rt == "runc" and not shutil.which("runc"):
+            continue
+        out = docker(dw_daemon, "run", "--rm", "--runtime", rt, "-m", "32m", "--pids-limit", "20", "busybox", "sh",
+                     "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
+                     "2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max").stdout.split()
+        assert out == [str(32 << 20), "20"], (rt, out)
