@@ -130,7 +130,7 @@ class Routes:
 
 
 def make_app(daemon: Any) -> web.Application:
-    from .routers import containers, distribution, images, misc, system
+    from .routers import build, containers, distribution, images, misc, system
     from .routers import container_extras as container_extras_routes
 
     app = web.Application(
@@ -145,6 +145,7 @@ def make_app(daemon: Any) -> web.Application:
     containers.register(routes)
     misc.register(routes)
     distribution.register(routes)
+    build.register(routes)
     container_extras_routes.register(routes)
     routes.install(app)
     return app

@@ -17,6 +17,7 @@ from dockwright.cli.flags import PROG, CommandSpec, UsageError
 
 # top-level name -> "module:SPEC" under dockwright.cli.commands, and its one-line help
 COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("build:BUILD", "Build an image from a Dockerfile"),
     "attach": ("container_run:ATTACH", "Attach local standard input, output, and error streams to a running container"),
     "commit": ("container:COMMIT", "Create a new image from a container's changes"),
     "cp": ("container_cp:CP", "Copy files/folders between a container and the local filesystem"),

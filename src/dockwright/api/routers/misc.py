@@ -32,13 +32,6 @@ async def volumes_prune(request: web.Request) -> web.Response:
     return json_response({"VolumesDeleted": [], "SpaceReclaimed": 0})
 
 
-async def build_prune(request: web.Request) -> web.Response:
-    parse_filters(request.query.get("filters"), ("until", "id", "parent", "type", "description", "inuse",
-                                                 "shared", "private", "unused-for", "unused_for", "label",
-                                                 "label!"))
-    return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
-
-
 async def volumes_list(request: web.Request) -> web.Response:
     return json_response({"Volumes": [], "Warnings": []})
 
@@ -54,7 +47,6 @@ async def swarm(request: web.Request) -> web.Response:
 def register(r: Routes) -> None:
     r.post("/networks/prune", networks_prune)
     r.post("/volumes/prune", volumes_prune)
-    r.post("/build/prune", build_prune)
     r.get("/volumes", volumes_list)
     for path in ("/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs"):
         r.get(path, swarm)

@@ -1,0 +1,1 @@
+"""Build cache: step keys, their storage in the metadata DB, and pruning."""

@@ -1,0 +1,1 @@
+"""Build engine integration tests."""
