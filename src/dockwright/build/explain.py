@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dockwright.build.cache.store import StepRecord
+if TYPE_CHECKING:  # the CLI renders reports with this module: keep it free of the stores
+    from dockwright.build.cache.store import StepRecord
 
 _MAX_PATHS = 10
 
