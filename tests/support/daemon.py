@@ -42,6 +42,13 @@ def unix_request(sock: str, method: str, path: str, body: bytes | None = None,
         conn.close()
 
 
+def _die_with_parent() -> None:
+    """A test daemon must not outlive a test run that was killed (its containers may: that is the point)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 @dataclass
 class DaemonProc:
     tmp: Path
@@ -75,7 +82,8 @@ class DaemonProc:
             if self.subnet is not None:
                 cmd += ["--bip", f"{self.subnet.network_address + 1}/{self.subnet.prefixlen}"]
         with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
