@@ -124,6 +124,7 @@ class Monitor:
         self.execs: dict[int, Proc] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.finished = asyncio.Event()
+        self.start_done = asyncio.Event()  # the daemon's `runtime start` returned
 
     # -- create ---------------------------------------------------------------------
     def _runtime(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
@@ -322,6 +323,9 @@ class Monitor:
                 await self._attach(self.init, req, reader, writer)
             elif op == "exec":
                 await self._exec(req, reader, writer)
+            elif op == "started":
+                self.start_done.set()
+                writer.write(b'{"ok":true}\n')
             elif op == "close_stdin":
                 self._close_stdin(self.init)
                 writer.write(b'{"ok":true}\n')
@@ -481,6 +485,10 @@ class Monitor:
         self.log.close()
         for p in self.execs.values():
             p.exited.set()
+        # `runtime start` removes its exec fifo after the process runs: a delete before it returns
+        # would make a container that ran look as if it failed to start
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.start_done.wait(), 10)
         # the runtime forgets the container (its cgroup goes) before anyone hears it exited:
         # a daemon that removes the container next must find nothing of it left
         await asyncio.to_thread(self._runtime, "delete", "--force", self.cfg.id)

@@ -372,6 +372,8 @@ class ContainerService:
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             _, err = await r.communicate()
             rc = r.returncode or 0
+        with contextlib.suppress(DockwrightError, OSError, ValueError):
+            await monitor_client.request(self.sock(c), {"op": "started"})
         if rc != 0:
             with contextlib.suppress(DockwrightError):
                 await self._runtime("delete", "--force", c.id)
