@@ -23,7 +23,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from dockwright.build.context.dockerignore import Matcher, go_clean
 from dockwright.build.context.tarctx import TarContext
@@ -371,12 +371,13 @@ def copy_into(rootfs: Path, tree: Tree, sources: list[Source], matcher: Matcher 
             continue
         top_st = tree.lstat(src.real)
         assert top_st is not None
-        if is_add and stat.S_ISREG(top_st.mode) and _is_archive(tree, src.real):
+        kind = _archive_kind(tree, src.real) if is_add and stat.S_ISREG(top_st.mode) else None
+        if kind is not None:
             top = w.mkdirs(dest_abs, root_owner)
             from dockwright.diff.apply import apply_layer
 
             with tree.open(src.real) as f:
-                apply_layer(top, f, whiteouts="native")
+                apply_layer(top, _decompressed(kind, f), whiteouts="native")
             continue
         if ends_slash or target.is_dir():
             final = w.mkdirs(dest_abs, root_owner) / src.base
@@ -385,14 +386,44 @@ def copy_into(rootfs: Path, tree: Tree, sources: list[Source], matcher: Matcher 
         w.one(entry_name(src, ""), src.real, top_st, final)
 
 
-def _is_archive(tree: Tree, rel: str) -> bool:
+_BZIP2 = b"BZh"
+_XZ = b"\xfd7zXZ\x00"
+
+
+def _archive_kind(tree: Tree, rel: str) -> str | None:
+    """How ADD extracts a local file: gzip/zstd/bzip2/xz/plain tar, or None (copied as it is).
+
+    A bzip2 or xz file counts only when what it holds is a tar, as Docker checks."""
     from dockwright.diff.compression import detect
 
     with tree.open(rel) as f:
         head = f.read(512)
     if detect(head) in ("gzip", "zstd"):
-        return True
+        return "native"
+    if head.startswith(_BZIP2) or head.startswith(_XZ):
+        kind = "bzip2" if head.startswith(_BZIP2) else "xz"
+        try:
+            with tree.open(rel) as f, _decompressed(kind, f) as inner:
+                return kind if _is_tar(inner.read(512)) else None
+        except (OSError, EOFError, ValueError):
+            return None
+    return "native" if _is_tar(head) else None
+
+
+def _is_tar(head: bytes) -> bool:
     return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def _decompressed(kind: str, f: BinaryIO) -> BinaryIO:
+    """bzip2 and xz are unwrapped here; the layer reader handles gzip, zstd and plain tars itself."""
+    import bz2
+    import lzma
+
+    if kind == "bzip2":
+        return cast(BinaryIO, bz2.open(f, "rb"))
+    if kind == "xz":
+        return cast(BinaryIO, lzma.open(f, "rb"))
+    return f
 
 
 def history_digest(files: dict[str, str]) -> str:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from dockwright.build import copyfiles, exporter
+from dockwright.build import copyfiles, exporter, heredoc, urlsource
+from dockwright.build.cache import remote
 from dockwright.build.cache.keys import files_digest, normalise, step_key
 from dockwright.build.cache.store import BuildCacheStore, StepRecord
 from dockwright.build.context.dockerignore import Matcher, go_clean
@@ -59,6 +60,7 @@ class BuildOptions:
     nocache: bool = False
     no_cache_filter: list[str] = field(default_factory=list)
     cache_from: list[str] = field(default_factory=list)
+    cache_to: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     network: str = "default"
     extra_hosts: list[str] = field(default_factory=list)
@@ -77,6 +79,7 @@ class State:
     layers: list[LayerRecord]
     key: str
     ran: bool = False  # the last step was executed, not taken from the cache
+    lazy: bool = False  # from an imported cache: some layers may not be downloaded yet
 
     @property
     def chain(self) -> str:
@@ -190,6 +193,11 @@ class Build:
         self.explanations: list[StepExplanation] = []
         self.warnings = lint([self.stages[i] for i in self.order])
         self.expanded_args: list[Any] = []
+        self.remote = remote.RemoteCache(self.d, lease, self._auth_for)
+        self.remote_from = [c for c in (remote.parse_spec(x) for x in opts.cache_from) if c is not None]
+        self.remote_to = [c for c in (remote.parse_spec(x) for x in opts.cache_to) if c is not None]
+        self.exported: dict[int, list[remote.ExportStep]] = {}
+        self.aliases: dict[str, str] = {}  # step key -> its COPY --from alias (see remote.ExportStep)
 
     # -- checks before any output ------------------------------------------------------------
     def precheck(self) -> None:
@@ -230,6 +238,12 @@ class Build:
         for n, arg in enumerate(self.meta_args, start=1):
             await emit({"stream": f"Step {n}/{self.total} : {arg.original.strip()}"})
             await emit({"stream": "\n"})
+        for spec in self.remote_from:
+            if spec.type in ("registry", "s3"):
+                await self.remote.load(spec, lambda m: emit({"stream": m}))
+        for name in self.opts.cache_from:
+            if remote.parse_spec(name) is None and await asyncio.to_thread(self._load_inline, name):
+                await emit({"stream": f"importing inline cache from {name}\n"})
         mux = Mux(emit, self.order)
         loop = asyncio.get_running_loop()
         for i in self.order:
@@ -244,11 +258,24 @@ class Build:
             raise
         final = self.results[self.order[-1]].result()
         expanded_stages = self.expanded_args
-        unused = unused_build_args(self.opts.build_args, self.meta_args, expanded_stages)
+        unused = [a for a in unused_build_args(self.opts.build_args, self.meta_args, expanded_stages)
+                  if a != "BUILDKIT_INLINE_CACHE"]  # consumed by the cache exporter
         if unused:
             await emit({"stream": unused_build_args_warning(unused) + "\n"})
+        await self.remote.ensure(final.layers)
+        if self.remote.imports:
+            n = self.remote.fetch_count
+            await emit({"stream": f"imported cache: downloaded {n} layer blob{'s' if n != 1 else ''}\n"})
+        if any(spec.type == "inline" for spec in self.remote_to):
+            final = State(dict(final.cfg), final.image_id, final.layers, final.key)
+            final.cfg[remote.INLINE_KEY] = await remote.inline_value(self.exported.get(self.order[-1], []))
         image_id = await asyncio.to_thread(self._export, final)
         self.explanations.sort(key=lambda e: e.step)
+        for spec in self.remote_to:
+            if spec.type in ("registry", "s3"):
+                stages = self.order if spec.mode == "max" else self.order[-1:]
+                steps = [s for i in stages for s in self.exported.get(i, [])]
+                await self.remote.export(spec, steps, lambda m: emit({"stream": m}))
         return image_id
 
     async def _stage(self, index: int, mux: Mux) -> None:
@@ -304,10 +331,16 @@ class Build:
                 await out(f"Step {num}/{self.total} : {ec.command.original.strip()}")
                 await out("\n")
             t0 = time.monotonic()
+            parent_key = state.key
             state, expl, shell, cmd_set = await self._step(index, ec, state, shell, cmd_set, out)
+            self.exported.setdefault(index, []).append(
+                remote.ExportStep(state.key, parent_key, state.cfg, list(state.layers),
+                                  self.aliases.get(state.key, "")))
             expl.step = num
             expl.seconds = round(time.monotonic() - t0, 3)
             self.explanations.append(expl)
+            if state.image_id and not state.lazy:
+                await asyncio.to_thread(self._record_image, state, [])
             await out(f" ---> {_short(state.image_id)}\n")
             await out(step_line(expl))
         return state
@@ -367,24 +400,40 @@ class Build:
         tree: copyfiles.Tree = self.tree
         cleanup: list[Callable[[], None]] = []
         stage = self.stages[index]
+        alias = ""
         try:
             if isinstance(cmd, (I.CopyCommand, I.AddCommand)):
                 from_ = getattr(cmd, "from_", "")
                 srcs = list(cmd.paths.sources)
-                if isinstance(cmd, I.AddCommand) and any(I.add_source_kind(s) != "local" for s in srcs):
-                    raise self._err(cmd, "ADD from a URL or git repository is not supported yet; "
-                                         "download the file into the context and COPY it")
+                kinds = {I.add_source_kind(s) for s in srcs} if isinstance(cmd, I.AddCommand) else {"local"}
+                if "git" in kinds:
+                    raise self._err(cmd, "ADD from a git repository is not supported yet; clone it into the "
+                                         "context and COPY it")
+                if isinstance(cmd, I.AddCommand) and cmd.checksum and kinds != {"url"}:
+                    raise self._err(cmd, "checksum can't be specified for non-HTTP(S) sources")
+                if len(kinds) > 1 or (cmd.paths.contents and srcs):
+                    raise self._err(cmd, "mixing URL, heredoc and context sources in one instruction is not "
+                                         "supported; split it into one instruction per kind")
                 owner = await self._owner(cmd.chown, state) if cmd.chown else None
                 chmod = int(cmd.chmod, 8) if cmd.chmod else None
                 matcher: Matcher | None = self.matcher
                 if from_:
+                    alias, alias_hit = await self._copy_from_alias(from_, cmd, ec, state, stage.name)
+                    if alias_hit is not None:
+                        await out(" ---> Using cache\n")
+                        new_shell, new_cmd_set = _shell_after(cmd, shell, cmd_set)
+                        return alias_hit[0], alias_hit[1], new_shell, new_cmd_set
                     from_root, src_key = await self._from_root(from_, cmd, cleanup)
                     tree, matcher = copyfiles.DirTree(from_root), None
                     inputs = src_key
+                elif cmd.paths.contents:
+                    tree, matcher = heredoc.MemTree(cmd.paths.contents), None
+                    srcs = [c.path for c in cmd.paths.contents]
+                elif kinds == {"url"}:
+                    tree, srcs = await self._fetch_urls(cast(I.AddCommand, cmd), srcs, cleanup, out)
+                    matcher = None
                 try:
                     sources = await asyncio.to_thread(copyfiles.select, tree, srcs, matcher)
-                    for c in cmd.paths.contents:
-                        raise self._err(cmd, f"heredoc sources ({c.path}) are not supported yet")
                     files = await asyncio.to_thread(copyfiles.digest, tree, sources, matcher, owner, chmod)
                 except (NotFound, InvalidParameter) as exc:
                     if isinstance(exc, DockerfileError):
@@ -398,6 +447,8 @@ class Build:
                 key_args.update({kv.key: kv.value or "" for kv in cmd.args})
                 op_data = {"name": "ARG", "original": cmd.original.strip()}
             key = step_key(state.key, op_data, key_args, inputs)
+            if alias:
+                self.aliases[key] = alias
             op = json.dumps(op_data, sort_keys=True, default=str)
             forced = ""
             if self.opts.nocache:
@@ -412,6 +463,16 @@ class Build:
                     await out(" ---> Using cache\n")
                     new_shell, new_cmd_set = _shell_after(cmd, shell, cmd_set)
                     return hit, expl, new_shell, new_cmd_set
+                found_remote = self.remote.lookup(key)
+                if found_remote is not None:
+                    rcfg, rlayers = found_remote
+                    await out(" ---> Using cache\n")
+                    expl = StepExplanation(0, cmd.original.strip(), loc, True, "cached (imported cache)")
+                    new_shell, new_cmd_set = _shell_after(cmd, shell, cmd_set)
+                    return (State(rcfg, exporter.image_id(rcfg), rlayers, key, lazy=True), expl, new_shell,
+                            new_cmd_set)
+            if state.lazy:
+                await self.remote.ensure(state.layers)
             siblings = await asyncio.to_thread(self.e.cache.siblings, state.key)
             reason, cf, ca = explain_miss(siblings, op, key_args, files, parent_ran=state.ran,
                                           forced=forced)
@@ -442,6 +503,25 @@ class Build:
             for fn in reversed(cleanup):
                 await asyncio.to_thread(fn)
 
+    async def _fetch_urls(self, cmd: I.AddCommand, urls: list[str], cleanup: list[Callable[[], None]],
+                          out: Callable[[str], Awaitable[None]]) -> tuple[copyfiles.Tree, list[str]]:
+        """Each URL into its own numbered dir, so two files of the same name do not collide."""
+        import shutil
+
+        base = self.work / f"url-{uuid.uuid4().hex[:12]}"
+        await asyncio.to_thread(base.mkdir, parents=True)
+        cleanup.append(lambda: shutil.rmtree(base, ignore_errors=True))
+        names = []
+        for n, url in enumerate(urls):
+            into = base / str(n)
+            await asyncio.to_thread(into.mkdir)
+            await out(f"Downloading {url}\n")
+            try:
+                names.append(f"{n}/" + await urlsource.fetch(url, into, cmd.checksum))
+            except InvalidParameter as exc:
+                raise self._err(cmd, str(exc)) from None
+        return copyfiles.DirTree(base), names
+
     def _lookup(self, key: str) -> State | None:
         rec = self.e.cache.get(key)
         if rec is None:
@@ -462,6 +542,8 @@ class Build:
         return State(cfg, exporter.image_id(cfg), layers, key)
 
     async def _owner(self, chown: str, state: State) -> copyfiles.Owner:
+        if state.lazy:
+            await self.remote.ensure(state.layers)
         user, _, group = chown.partition(":")
         if user.isdigit() and (not group or group.isdigit()):
             return copyfiles.Owner(int(user), int(group or user))
@@ -494,6 +576,28 @@ class Build:
         cleanup.append(lambda: _quiet(unmount, target))
         return target
 
+    async def _copy_from_alias(self, from_: str, cmd: I.Command, ec: ExpandedCommand, state: State,
+                               stage_name: str) -> tuple[str, tuple[State, StepExplanation] | None]:
+        """COPY --from a stage: the stage's key fixes its files, so the step can also be keyed by it.
+        When that stage came from an imported cache, this finds the step without downloading it."""
+        try:
+            ref = resolve_stage_ref(self.stages, from_, allow_index=True)
+        except InvalidParameter:
+            return "", None
+        if ref is None:
+            return "", None
+        src = await self.results[ref]
+        alias = step_key(state.key, normalise(cmd), dict(ec.cache_args), "from-stage:" + src.key)
+        if not src.lazy or self.opts.nocache or (stage_name and stage_name in self.opts.no_cache_filter):
+            return alias, None
+        found = self.remote.lookup_alias(alias)
+        if found is None:
+            return alias, None
+        key, cfg, layers = found
+        expl = StepExplanation(0, cmd.original.strip(), f"{cmd.location[0]}:{cmd.location[1]}", True,
+                               "cached (imported cache)")
+        return alias, (State(cfg, exporter.image_id(cfg), layers, key, lazy=True), expl)
+
     async def _from_root(self, from_: str, cmd: I.Command, cleanup: list[Callable[[], None]]) -> tuple[Path, str]:
         try:
             ref = resolve_stage_ref(self.stages, from_, allow_index=True)
@@ -501,6 +605,8 @@ class Build:
             raise self._err(cmd, str(exc)) from None
         if ref is not None:
             src = await self.results[ref]
+            if src.lazy:
+                await self.remote.ensure(src.layers)
             chain, key = src.chain, src.key
         else:
             try:
@@ -594,14 +700,17 @@ class Build:
         elif isinstance(cmd, (I.CopyCommand, I.AddCommand)):
             kind = "file" if len(sources) == 1 and not sources[0].is_dir else (
                 "dir" if len(sources) == 1 else "multi")
-            created_by, comment = exporter.nop_one_space(
-                f"{cmd.name} {kind}:{copyfiles.history_digest(files)} in {cmd.paths.dest}")
+            what = f"{kind}:{copyfiles.history_digest(files)}"
+            if isinstance(cmd, I.AddCommand) and cmd.paths.sources and all(
+                    I.add_source_kind(s) == "url" for s in cmd.paths.sources):
+                what = copyfiles.history_digest(files)  # Docker names a download by its digest alone
+            created_by, comment = exporter.nop_one_space(f"{cmd.name} {what} in {cmd.paths.dest}")
             if dry:
                 return self._dry(state, run, created_by, comment, key), new_shell, new_cmd_set
             owner = await self._owner(cmd.chown, state) if cmd.chown else None
             chmod = int(cmd.chmod, 8) if cmd.chmod else None
             matcher = None if getattr(cmd, "from_", "") else self.matcher
-            is_add = isinstance(cmd, I.AddCommand)
+            is_add = isinstance(cmd, I.AddCommand) and tree is self.tree  # URLs and heredocs stay files
             wd = str(run.get("WorkingDir") or "/")
 
             reuse = self._reuse(prev, files)
@@ -623,10 +732,12 @@ class Build:
             else:
                 layer = await self._fs_step(state, cp)
         elif isinstance(cmd, I.RunCommand):
+            pipe: I.SourceContent | None = None
             if cmd.files:
-                raise self._err(cmd, "heredocs in RUN are not supported by this builder yet; put the script in "
-                                     "the context and COPY it")
-            argv = shell_argv(shell, cmd.cmd, cmd.prepend_shell)
+                script, pipe = heredoc.run_script(cmd)
+                argv = [*shell, script]
+            else:
+                argv = shell_argv(shell, cmd.cmd, cmd.prepend_shell)
             if dry:
                 return (self._dry(state, run, exporter.run_created_by(argv, ec.cache_args), argv, key), new_shell,
                         new_cmd_set)
@@ -641,6 +752,9 @@ class Build:
                              self.opts.memory)
             scratch = self.work / step_id[:12]
             await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+            if pipe is not None:
+                script_file = await asyncio.to_thread(_write_pipe, scratch, pipe)
+                req.cache_mounts.append((str(script_file), f"{heredoc.PIPES_DIR}/{pipe.path}"))
 
             async def go(root: Path, upper: Path | None) -> None:
                 try:
@@ -665,6 +779,13 @@ class Build:
         cfg = exporter.next_config(state.cfg, state.image_id, run, created_by, diff_id=_DRY_LAYER,
                                    comment_cmd=comment)
         return State(cfg, "", state.layers, key)
+
+    def _load_inline(self, name: str) -> bool:
+        try:
+            rec = self.d.image_store.get(name)
+        except DockwrightError:
+            return False
+        return self.remote.load_inline(name, json.loads(rec.config_bytes))
 
     def _cache_from(self, state: State, planned: State) -> tuple[State, str] | None:
         """The legacy rule: an image named by ``--cache-from`` whose history (and layers) start with
@@ -795,12 +916,18 @@ class Build:
 
     # -- the result ---------------------------------------------------------------------------
     def _export(self, final: State) -> str:
-        from dockwright.images.imageconfig import encode
-        from dockwright.oci.digest import Digest
         from dockwright.oci.reference import parse_reference
 
-        data = encode(final.cfg)
-        image_id = exporter.image_id(final.cfg)
+        return self._record_image(final, [parse_reference(t) for t in self.opts.tags])
+
+    def _record_image(self, state: State, refs: list[Any]) -> str:
+        """Every step's result is an untagged image whose parent is the previous step's, as the
+        legacy builder leaves them: ``docker history`` names them, ``rmi`` prunes them."""
+        from dockwright.images.imageconfig import encode
+        from dockwright.oci.digest import Digest
+
+        data = encode(state.cfg)
+        image_id = exporter.image_id(state.cfg)
         content = self.d.content
         if not content.exists(Digest(image_id)):
             w = content.writer(f"build-config-{uuid.uuid4().hex}")
@@ -810,9 +937,8 @@ class Build:
             except AlreadyExists:
                 pass
         self.lease.blobs.add(image_id)
-        refs = [parse_reference(t) for t in self.opts.tags]
-        parent = str((final.cfg.get("config") or {}).get("Image") or "")
-        self.d.image_store.add(image_id, final.layers, created=final.cfg.get("created", ""), source="build",
+        parent = str((state.cfg.get("config") or {}).get("Image") or "")
+        self.d.image_store.add(image_id, state.layers, created=state.cfg.get("created", ""), source="build",
                                parent=parent if self.d.image_store.exists(parent) else "", refs=refs)
         return image_id
 
@@ -862,6 +988,16 @@ def _expand_from(name: str, meta: dict[str, str | None], escape: str) -> str:
     from dockwright.build.dockerfile.shell_lex import ShellLex
 
     return ShellLex(escape).process_word(name, meta_env(meta))
+
+
+def _write_pipe(scratch: Path, doc: I.SourceContent) -> Path:
+    """A ``#!`` heredoc as an executable file outside the rootfs, bind-mounted for the step."""
+    d = scratch / "pipes"
+    d.mkdir(exist_ok=True)
+    p = d / doc.path.replace("/", "_")
+    p.write_bytes(doc.data.encode("utf-8", "surrogateescape"))
+    os.chmod(p, 0o755)
+    return p
 
 
 def _short(image_id: str) -> str:

@@ -114,7 +114,10 @@ class BuildService:
                             "LastUsedAt": _rfc3339(d.stat().st_mtime), "UsageCount": 1})
         return out
 
-    def _prune_sync(self, all_: bool, until: float | None, keep_storage: int) -> dict[str, Any]:
+    def _prune_sync(self, all_: bool, until: float | None, keep_storage: int,
+                    labels: list[str] | None = None) -> dict[str, Any]:
+        if labels:  # cache records carry no labels: a label filter matches none of them, as in Docker
+            return {"CachesDeleted": [], "SpaceReclaimed": 0}
         entries = self._entries()
         now = time.time()
         victims = []
@@ -144,10 +147,11 @@ class BuildService:
                 deleted.append(d.name[:25])
                 shutil.rmtree(d, ignore_errors=True)
         self.d.collect_garbage()
-        return {"CachesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+        return {"CachesDeleted": deleted, "SpaceReclaimed": reclaimed}
 
-    async def prune(self, all_: bool, until: float | None, keep_storage: int) -> dict[str, Any]:
-        result: dict[str, Any] = await asyncio.to_thread(self._prune_sync, all_, until, keep_storage)
+    async def prune(self, all_: bool, until: float | None, keep_storage: int,
+                    labels: list[str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await asyncio.to_thread(self._prune_sync, all_, until, keep_storage, labels)
         return result
 
 

@@ -296,6 +296,8 @@ class ImageService:
                         "in multiple repositories"
                     )
             if self.store.children(image_id):
+                if by_name:
+                    return records  # as dockerd: the last tag of a parent image goes, the image stays
                 raise Conflict(
                     f"conflict: unable to delete {short_id(image_id)} (cannot be forced) - image has dependent "
                     "child images"
@@ -320,13 +322,17 @@ class ImageService:
             if using:
                 return records
             records.extend(self._delete_image(img))
-            if prune and img.parent:
+            # Untagged parents left without children go too, up the chain (a build's step images).
+            parent_id = img.parent if prune else ""
+            while parent_id:
                 try:
-                    parent = self.store.by_id(img.parent)
+                    parent = self.store.by_id(parent_id)
                 except NotFound:
-                    parent = None
-                if parent is not None and not parent.refs and not self.store.children(parent.id):
-                    records.extend(self._delete_image(parent))
+                    break
+                if parent.refs or self.store.children(parent.id) or self._containers_using(parent.id):
+                    break
+                records.extend(self._delete_image(parent))
+                parent_id = parent.parent
             return records
 
     def _delete_image(self, img: ImageRecord) -> list[dict[str, str]]:
@@ -530,6 +536,19 @@ class ImageService:
                 self.store.delete(img.id)
                 self.d.events.publish("image", "delete", img.id, {"name": img.id})
                 deleted.append({"Deleted": img.id})
+                # its untagged parents left without children go with it (a build's step images)
+                parent_id = img.parent
+                while parent_id:
+                    try:
+                        parent = self.store.by_id(parent_id)
+                    except NotFound:
+                        break
+                    if parent.refs or parent.id in used or self.store.children(parent.id):
+                        break
+                    self.store.delete(parent.id)
+                    self.d.events.publish("image", "delete", parent.id, {"name": parent.id})
+                    deleted.append({"Deleted": parent.id})
+                    parent_id = parent.parent
             after_users = self.store.layers_in_use()
             for chain, n in before_users.items():
                 if n and chain not in after_users:

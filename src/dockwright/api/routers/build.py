@@ -33,23 +33,35 @@ def _json_map(request: web.Request, name: str) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in data.items()}
 
 
+def _json_list(request: web.Request, name: str) -> list[str]:
+    raw = request.query.get(name)
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name} is not a JSON list") from None
+    if not isinstance(data, list):
+        raise InvalidParameter(f"{name} is not a JSON list")
+    return [str(x) for x in data]
+
+
 def _options(request: web.Request) -> BuildOptions:
-    cache_from_raw = request.query.get("cachefrom")
-    cache_from: list[str] = []
-    if cache_from_raw:
-        try:
-            cache_from = [str(x) for x in json.loads(cache_from_raw)]
-        except ValueError:
-            raise InvalidParameter("cachefrom is not a JSON list") from None
+    cache_from = _json_list(request, "cachefrom")
+    cache_to = _json_list(request, "cacheto")
+    build_args = _json_map(request, "buildargs")
+    if build_args.get("BUILDKIT_INLINE_CACHE", "") not in ("", "0", "false"):
+        cache_to.append("type=inline")
     hosts = [h for x in qlist(request, "extrahosts") for h in x.split(",") if h]
     return BuildOptions(
         tags=[t for t in request.query.getall("t", []) if t],
         dockerfile=qstr(request, "dockerfile", "Dockerfile") or "Dockerfile",
-        build_args=_json_map(request, "buildargs"),
+        build_args=build_args,
         target=qstr(request, "target"),
         nocache=qbool(request, "nocache"),
         no_cache_filter=[x for x in qstr(request, "nocachefilter").split(",") if x],
         cache_from=cache_from,
+        cache_to=cache_to,
         labels=_json_map(request, "labels"),
         network=qstr(request, "networkmode", "default") or "default",
         extra_hosts=hosts,
@@ -164,7 +176,8 @@ async def prune(request: web.Request) -> web.Response:
         for v in f.get(name, []) if hasattr(f, "get") else []:
             until = _age(v)
     keep = qint(request, "keep-storage", 0) or 0
-    result = await request.app[DAEMON_KEY].builds.prune(qbool(request, "all"), until, keep)
+    result = await request.app[DAEMON_KEY].builds.prune(qbool(request, "all"), until, keep,
+                                                        labels=f.get("label", []))
     return json_response(result)
 
 

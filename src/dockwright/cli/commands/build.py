@@ -106,6 +106,7 @@ def run_build(cli: Cli, ns: SimpleNamespace) -> int:
         "labels": json.dumps(_kv(ns.label, "label")) if ns.label else None,
         "target": ns.target or None, "nocache": ns.no_cache, "q": ns.quiet,
         "cachefrom": json.dumps(ns.cache_from) if ns.cache_from else None,
+        "cacheto": json.dumps(ns.cache_to) if ns.cache_to else None,
         "networkmode": ns.network or None, "explain": bool(explain), "version": "1",
         "nocachefilter": ",".join(ns.no_cache_filter) or None,
     }
@@ -230,6 +231,8 @@ BUILD = CommandSpec(
         Flag("no-cache", "", help="Do not use cache when building the image"),
         Flag("no-cache-filter", "", "list", help="Do not cache the named stages", metavar="list"),
         Flag("cache-from", "", "list", help="Images to consider as cache sources", metavar="strings"),
+        Flag("cache-to", "", "list", help="Cache export destinations (type=registry,ref=REF,mode=max)",
+             metavar="strings"),
         Flag("quiet", "q", help="Suppress the build output and print image ID on success"),
         Flag("iidfile", "", "string", help="Write the image ID to the file", metavar="string"),
         Flag("progress", "", "string", help="Set type of progress output (plain, tty)", metavar="string"),
