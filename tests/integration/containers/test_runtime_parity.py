@@ -25,7 +25,7 @@ DOCKER_DEFAULTS = {
 }
 # differences we keep on purpose: a private cgroup namespace, the probe's own container ID, and the
 # builtin runtime mounts the /sys/fs/cgroup tmpfs read-only (runc leaves the tmpfs itself writable)
-IGNORED = {"cgroup", "hostname", "fds", "cgroup_mounts", "mnt:/sys/fs/cgroup"}
+IGNORED = {"cgroup", "hostname", "fds", "cgroup_mounts", "mnt:/sys/fs/cgroup", "nprocs"}  # nprocs: the probe's own pipeline
 
 
 def _probe(d: DaemonProc, runtime: str) -> dict[str, str]:
