@@ -24,8 +24,9 @@ DOCKER_DEFAULTS = {
     "mnt:/sys": None,
 }
 # differences we keep on purpose: a private cgroup namespace, the probe's own container ID, and the
-# builtin runtime mounts the /sys/fs/cgroup tmpfs read-only (runc leaves the tmpfs itself writable)
-IGNORED = {"cgroup", "hostname", "fds", "cgroup_mounts", "mnt:/sys/fs/cgroup", "nprocs"}  # nprocs: the probe's own pipeline
+# builtin runtime mounts the /sys/fs/cgroup tmpfs read-only (runc leaves the tmpfs itself writable);
+# nprocs counts the probe's own pipeline
+IGNORED = {"cgroup", "hostname", "fds", "cgroup_mounts", "mnt:/sys/fs/cgroup", "nprocs"}
 
 
 def _probe(d: DaemonProc, runtime: str) -> dict[str, str]:
