@@ -45,6 +45,17 @@ run "$DW" exec demo-web sh -c 'echo "exec in $(hostname): $(ip -4 addr show eth0
 run "$DW" stop -t 1 demo-web
 run "$DW" rm demo-web
 
+step "build an image from a Dockerfile, then rebuild after a one-file change (cache)"
+mkdir -p "$WORK/app"
+printf 'FROM busybox\nWORKDIR /app\nCOPY deps.txt .\nRUN for d in $(cat deps.txt); do mkdir -p "lib/$d"; echo "$d" > "lib/$d/VERSION"; done\nCOPY . .\nCMD ["sh", "/app/main.sh"]\n' > "$WORK/app/Dockerfile"
+printf 'alpha\nbeta\ngamma\n' > "$WORK/app/deps.txt"
+printf 'echo "hello from the built app: $(ls /app/lib | tr "\\n" " ")"\n' > "$WORK/app/main.sh"
+run "$DW" build -t demo/app:1 "$WORK/app"
+run "$DW" run --rm demo/app:1
+echo 'echo "changed source"' >> "$WORK/app/main.sh"
+run "$DW" build -t demo/app:2 "$WORK/app"
+run "$DW" history demo/app:2
+
 step "save, remove, load: same image ID"
 run "$DW" save -o "$WORK/busybox-save.tar" busybox demo/busybox:1
 run "$DW" rmi busybox:latest demo/busybox:1
@@ -62,6 +73,8 @@ run "$DW" push "$REG/demo/busybox:1"
 run "$DW" rmi "$REG/demo/busybox:1"
 run "$DW" pull "$REG/demo/busybox:1"
 run "$DW" run --rm "$REG/demo/busybox:1" echo "ran the pulled image"
+run "$DW" tag demo/app:2 "$REG/demo/app:2"
+run "$DW" push "$REG/demo/app:2"
 run skopeo inspect --tls-verify=false "docker://$REG/demo/busybox:1" --format '{{.Digest}} {{.Layers}}'
 
 step "what the engine keeps, and a check of its stores"
