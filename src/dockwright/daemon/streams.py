@@ -15,26 +15,48 @@ from typing import Any
 
 
 class BodyReader(io.RawIOBase):
+    """A request body as a sync file. Each trip to the loop fetches a large piece (the loop's
+    reads return whatever arrived, often 64 KiB), and small reads (tarfile's 10 KiB) are served
+    from that piece: crossing threads per small read made loads 4x slower."""
+
+    _TARGET = 1 << 20
+
     def __init__(self, read: Callable[[int], Coroutine[Any, Any, bytes]], loop: asyncio.AbstractEventLoop) -> None:
         self._read = read
         self._loop = loop
         self.total = 0
         self._eof = False
+        self._buf = b""
+        self._pos = 0
 
     def readable(self) -> bool:
         return True
 
+    async def _fill(self) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while size < self._TARGET:
+            data = await self._read(self._TARGET - size)
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
+
     def readinto(self, b: Any) -> int:
-        n = len(b)
-        if self._eof:
-            return 0
-        data: bytes = asyncio.run_coroutine_threadsafe(self._read(min(n, 1 << 20)), self._loop).result()
-        k = len(data)
-        if not k:
-            self._eof = True
-        b[:k] = data
-        self.total += k
-        return k
+        if self._pos >= len(self._buf):
+            if self._eof:
+                return 0
+            self._buf = asyncio.run_coroutine_threadsafe(self._fill(), self._loop).result()
+            self._pos = 0
+            if not self._buf:
+                self._eof = True
+                return 0
+        n = min(len(b), len(self._buf) - self._pos)
+        b[:n] = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        self.total += n
+        return n
 
 
 _EOF = object()
