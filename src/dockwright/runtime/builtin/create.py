@@ -369,19 +369,7 @@ def _init(cfg: dict[str, Any], bundle: str, rootfs: str, cg: Cgroup | None, fifo
                 L.sethostname(cfg["hostname"])
             if cfg.get("domainname"):
                 L.setdomainname(cfg["domainname"])
-        if process.get("rlimits"):
-            P.apply_rlimits(process["rlimits"])
-        if process.get("terminal"):
-            P.setup_console(console_fd, True, process.get("consoleSize"))
-        os.setsid()
-        if process.get("terminal"):
-            P.set_ctty()
-        cwd = process.get("cwd") or "/"
-        try:
-            os.chdir(cwd)
-        except OSError as e:
-            raise P.ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: '
-                              f"{os.strerror(e.errno or 2).lower()}") from e
+        P.enter_session(process, console_fd, mount_console=True)
         path = P.finalize(process, bpf)
         P.cloexec_all(preserve_fds)
         L.prctl(L.PR_SET_PDEATHSIG, 0)

@@ -124,19 +124,7 @@ def _child(c: Container, process: dict[str, Any], fds: dict[str, int], w: int, c
         for t in _ORDER:
             if t in fds:
                 L.setns(fds[t], L.NS_FLAGS[t])
-        if process.get("rlimits"):
-            P.apply_rlimits(process["rlimits"])
-        if process.get("terminal"):
-            P.setup_console(console_fd, False, process.get("consoleSize"))
-        os.setsid()
-        if process.get("terminal"):
-            P.set_ctty()
-        cwd = process.get("cwd") or "/"
-        try:
-            os.chdir(cwd)
-        except OSError as e:
-            raise P.ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: '
-                              f"{os.strerror(e.errno or 2).lower()}") from e
+        P.enter_session(process, console_fd, mount_console=False)
         path = P.finalize(process, bpf)
         P.load_late_seccomp(process, bpf)
         P.cloexec_all(preserve_fds)

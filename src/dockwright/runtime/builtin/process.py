@@ -99,6 +99,23 @@ def apply_rlimits(rlimits: list[dict[str, Any]]) -> None:
         resource.setrlimit(res, (inf if soft >= (1 << 63) else soft, inf if hard >= (1 << 63) else hard))
 
 
+def enter_session(process: dict[str, Any], console_fd: int, *, mount_console: bool) -> None:
+    """What init and exec processes do alike just before exec: limits, terminal, session, cwd."""
+    if process.get("rlimits"):
+        apply_rlimits(process["rlimits"])
+    if process.get("terminal"):
+        setup_console(console_fd, mount_console, process.get("consoleSize"))
+    os.setsid()
+    if process.get("terminal"):
+        set_ctty()
+    cwd = process.get("cwd") or "/"
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        raise ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: '
+                        f"{os.strerror(e.errno or 2).lower()}") from e
+
+
 def lookup(args: list[str], env: list[str]) -> str:
     """The executable for ``args[0]``, searched in the process's own PATH like runc (exec.LookPath)."""
     if not args:
