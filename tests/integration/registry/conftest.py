@@ -17,6 +17,8 @@ import pytest
 import requests
 import yaml
 
+from tests.support.moto import moto_server
+
 SKOPEO = shutil.which("skopeo")
 
 
@@ -115,21 +117,5 @@ def skopeo(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    moto = Path(sys.executable).parent / "moto_server"
-    if not moto.exists():
-        pytest.skip("moto_server is not installed")
-    port = free_port()
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with moto_server() as endpoint:
+        yield endpoint
