@@ -134,16 +134,34 @@ class Monitor:
         log_path = self.state / "runtime.log"
         with contextlib.suppress(FileNotFoundError):
             log_path.unlink()
-        if self.cfg.builtin and args and args[0] == "delete":
-            from .builtin import cmd as builtin_cmd
-
-            root = self.cfg.runtime[self.cfg.runtime.index("--root") + 1]
-            rc = builtin_cmd.main(["--root", root, "--log", str(log_path), "--log-format", "json", *args])
-            return subprocess.CompletedProcess(args, rc, b"", _runtime_log_error(log_path).encode() if rc else b"")
+        if self.cfg.builtin and args and args[0] in ("create", "delete"):
+            return self._builtin(list(args), log_path, kw.get("stdin"), kw.get("stdout"), kw.get("stderr"))
         r = subprocess.run([*self.cfg.runtime, "--log", str(log_path), "--log-format", "json", *args], **kw)
         if r.returncode != 0:
             r.stderr = (r.stderr or b"") + b"\n" + _runtime_log_error(log_path).encode()
         return r
+
+    def _builtin(self, args: list[str], log_path: Path, stdin: Any = None, stdout: Any = None,
+                 stderr: Any = None) -> subprocess.CompletedProcess[bytes]:
+        """Run a builtin-runtime command in this process: a container start then costs no new
+        interpreter. ``create`` forks the init from here, so the init inherits our descriptors 0-2:
+        they are swapped for the container's for the duration of the call (the init marks every
+        other descriptor close-on-exec itself)."""
+        from .builtin import cmd as builtin_cmd
+
+        root = self.cfg.runtime[self.cfg.runtime.index("--root") + 1]
+        saved: list[tuple[int, int]] = []
+        try:
+            for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
+                if isinstance(fd, int) and fd >= 0:
+                    saved.append((target, os.dup(target)))
+                    os.dup2(fd, target)
+            rc = builtin_cmd.main(["--root", root, "--log", str(log_path), "--log-format", "json", *args])
+        finally:
+            for target, copy in saved:
+                os.dup2(copy, target)
+                os.close(copy)
+        return subprocess.CompletedProcess(args, rc, b"", _runtime_log_error(log_path).encode() if rc else b"")
 
     def _spawn_with_console(self, args: list[str], name: str, stdin: int, stdout: int,
                             stderr: int) -> tuple[subprocess.CompletedProcess[bytes], int]:
@@ -158,8 +176,25 @@ class Monitor:
         log_path = self.state / "runtime.log"
         with contextlib.suppress(FileNotFoundError):
             log_path.unlink()
-        proc = subprocess.Popen([*self.cfg.runtime, "--log", str(log_path), "--log-format", "json", *args[:1],
-                                 "--console-socket", str(path), *args[1:]],
+        console_args = [*args[:1], "--console-socket", str(path), *args[1:]]
+        if self.cfg.builtin:
+            # in-process: the runtime connects to the socket and sends the pty master while we are
+            # not yet accepting; the listen backlog holds the connection and its message until we are
+            srv.settimeout(0)
+            try:
+                r = self._builtin(console_args, log_path, stdin, stdout, stdout)
+                if r.returncode != 0:
+                    return r, -1
+                conn, _ = srv.accept()
+                with conn:
+                    return r, recv_fd(conn)
+            except OSError as e:
+                return subprocess.CompletedProcess(console_args, 1, b"", str(e).encode()), -1
+            finally:
+                srv.close()
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        proc = subprocess.Popen([*self.cfg.runtime, "--log", str(log_path), "--log-format", "json", *console_args],
                                 stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
         master = -1
         try:
@@ -499,6 +534,14 @@ class Monitor:
             self.sock_path.unlink()
 
 
+def _preload_builtin_runtime() -> None:
+    """A warm monitor imports the builtin runtime before it has a container: a ``--runtime dockwright``
+    start then pays for no imports, and the container's init (forked from us) needs none either."""
+    from .builtin import cmd, create, hooks, libc, ops, seccomp_load  # noqa: F401
+
+    libc.resolve()
+
+
 def _wait_for_config(ctl_fd: int) -> str:
     """A warm monitor: interpreter started and modules imported, it waits for a container."""
     buf = b""
@@ -517,6 +560,7 @@ def main(argv: list[str]) -> int:
     if os.fork() > 0:
         os._exit(0)
     if argv and argv[0] == "--warm":
+        _preload_builtin_runtime()
         ready_fd = int(argv[2])
         cfg_path = _wait_for_config(int(argv[1]))
         cfg = Config.load(cfg_path)
@@ -538,13 +582,13 @@ def main(argv: list[str]) -> int:
         mon.create()
     except Exception as exc:  # noqa: BLE001 - reported to the daemon, which owns the error
         if ready_fd >= 0:
-            os.write(ready_fd, json.dumps({"error": str(exc)}).encode())
+            os.write(ready_fd, json.dumps({"error": str(exc)}).encode() + b"\n")
             os.close(ready_fd)
         mon._runtime("delete", "--force", cfg.id)
         return 1
     srv = mon.listen()
     if ready_fd >= 0:
-        os.write(ready_fd, json.dumps({"pid": mon.init.pid}).encode())
+        os.write(ready_fd, json.dumps({"pid": mon.init.pid}).encode() + b"\n")
         os.close(ready_fd)
     asyncio.run(mon.run(srv))
     return 0

@@ -79,6 +79,15 @@ _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
 KEYCTL_JOIN_SESSION_KEYRING = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_USED = ("unshare", "setns", "mount", "umount2", "syscall", "socket", "ioctl", "sethostname", "setdomainname",
+         "prctl", "capset", "signal", "sigprocmask")
+
+
+def resolve() -> None:
+    """Look up every libc function we call now (ctypes resolves each on first use, about 0.5 ms apiece):
+    a warm monitor does it once, and the inits it forks inherit the lookups."""
+    for name in _USED:
+        getattr(_libc, name)
 
 
 def _check(ret: int, what: str) -> int:
@@ -190,9 +199,12 @@ def setgroups(gids: Sequence[int]) -> None:
 
 
 def reset_signals() -> None:
-    """Python ignores SIGPIPE and SIGXFSZ; an exec'd program must start with the default dispositions."""
-    for sig in (13, 25):  # SIGPIPE, SIGXFSZ
-        _libc.signal(ctypes.c_int(sig), ctypes.c_void_p(0))
+    """An exec'd program must start with the default dispositions: Python ignores SIGPIPE and SIGXFSZ,
+    and an ignored signal stays ignored across execve (a monitor ignores SIGTERM, say, and the init
+    is forked from it)."""
+    for sig in (*range(1, 32), *range(34, 65)):
+        if sig not in (9, 19):  # SIGKILL and SIGSTOP cannot be changed
+            _libc.signal(ctypes.c_int(sig), ctypes.c_void_p(0))
     # unblock every signal the caller may have blocked
     mask = (ctypes.c_ulong * 16)()
     _libc.sigprocmask(ctypes.c_int(2), ctypes.byref(mask), None)  # SIG_SETMASK to the empty set

@@ -215,7 +215,8 @@ def install(bpf: bytes) -> None:
     """Install a compiled filter on the calling thread (prctl; no libseccomp needed here)."""
     buf = ctypes.create_string_buffer(bpf, len(bpf))
     prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p).value)
-    libc = ctypes.CDLL(None, use_errno=True)
+    from dockwright.runtime.builtin.libc import _libc as libc
+
     if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         e = ctypes.get_errno()
         raise OSError(e, f"seccomp: loading the filter: {os.strerror(e)}")
