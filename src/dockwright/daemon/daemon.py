@@ -172,8 +172,8 @@ class Daemon:
         return {name: " ".join(argv) for name, argv in self.runtime_commands().items()}
 
     # networking, delegated to the network service
-    async def networks_connect(self, c: Any, pid: int) -> None:
-        await self.networks.connect(c, pid)
+    async def networks_connect(self, c: Any, ref: int | Path) -> None:
+        await self.networks.connect(c, ref)
 
     async def networks_loopback(self, pid: int) -> None:
         await self.networks.loopback(pid)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..network import hostsfiles, netns
@@ -48,11 +50,32 @@ class NetworkService:
         log.info("default bridge %s on %s", self.bridge_name, bip)
 
     def cleanup_stale(self, running: set[str]) -> None:
-        """Endpoints of containers that are gone (exited while the daemon was down)."""
+        """Endpoints and pinned namespaces of containers that are gone (exited while the daemon was down)."""
+        for name in netns.list_pinned(self.netns_dir):
+            if name not in running:
+                netns.delete(self.netns_dir / name)
         if self.bridge is None or self.ipam is None:
             return
         for cid in set(self.ipam.leases(self.network_id)) - running:
             self.bridge.disconnect(cid)
+
+    @property
+    def netns_dir(self) -> Path:
+        return Path(self.d.config.exec_root) / "netns"
+
+    def netns_file(self, c: Any) -> Path | None:
+        """Where a bridged container's namespace is pinned (Docker's SandboxKey), or None for other modes.
+
+        The daemon makes the namespace before the container's init exists, so the veth pair and the
+        address are set up while the runtime creates the container, not after it."""
+        if self.mode(c) not in ("default", "bridge"):
+            return None
+        return self.netns_dir / str(c.id)
+
+    async def prepare(self, c: Any) -> None:
+        path = self.netns_file(c)
+        if path is not None:
+            await asyncio.to_thread(netns.create, path)
 
     def close(self) -> None:
         if self.ipam is not None:
@@ -64,17 +87,18 @@ class NetworkService:
             return "none"
         return str(m)
 
-    async def loopback(self, pid: int) -> None:
-        await asyncio.to_thread(netns.loopback_only, pid)
+    async def loopback(self, ref: int | Path) -> None:
+        await asyncio.to_thread(netns.loopback_only, ref)
 
-    async def connect(self, c: Any, pid: int) -> None:
+    async def connect(self, c: Any, ref: int | Path) -> None:
+        """Attach the container's namespace (its pinned file, or its init's pid) to the bridge."""
         if self.bridge is None:
-            await self.loopback(pid)
+            await self.loopback(ref)
             return
         bridge = self.bridge
 
         def run() -> None:
-            ep = bridge.connect(c.id, pid)
+            ep = bridge.connect(c.id, ref)
             c.network = {"ip": str(ep.ip), "gateway": str(ep.gateway), "mac": ep.mac, "prefixlen": ep.prefixlen,
                          "endpoint": hashlib.sha256(f"{c.id}:{ep.veth_host}".encode()).hexdigest()}
             cdir = self.d.containers.cdir(c)
@@ -85,8 +109,15 @@ class NetworkService:
         await asyncio.to_thread(run)
 
     async def disconnect(self, c: Any) -> None:
-        if self.bridge is not None and c.network:
-            await asyncio.to_thread(self.bridge.disconnect, c.id)
+        bridge, path = self.bridge, self.netns_file(c)
+
+        def run() -> None:
+            if bridge is not None and c.network:
+                bridge.disconnect(c.id)
+            if path is not None and os.path.lexists(path):
+                netns.delete(path)
+
+        await asyncio.to_thread(run)
         c.network = {}
 
     def write_files(self, c: Any, cdir: Any) -> None:
@@ -105,6 +136,12 @@ class NetworkService:
                                      dns_search=list(c.host_config.get("DnsSearch") or []),
                                      dns_options=list(c.host_config.get("DnsOptions") or []))
 
+    def _sandbox_key(self, c: Any) -> str:
+        if not c.running:
+            return ""
+        path = self.netns_file(c)
+        return str(path) if path is not None and os.path.lexists(path) else f"/proc/{c.state.get('Pid')}/ns/net"
+
     def settings(self, c: Any) -> dict[str, Any]:
         mode = c.host_config.get("NetworkMode") or "default"
         name = "bridge" if mode == "default" else mode
@@ -120,7 +157,7 @@ class NetworkService:
             }
         return {
             "Bridge": "", "SandboxID": c.id if c.running else "",
-            "SandboxKey": f"/proc/{c.state.get('Pid')}/ns/net" if c.running else "",
+            "SandboxKey": self._sandbox_key(c),
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
             "Ports": {}, "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
             "EndpointID": ep.get("endpoint", ""), "Gateway": ep.get("gateway", ""), "GlobalIPv6Address": "",

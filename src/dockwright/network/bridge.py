@@ -262,8 +262,7 @@ class BridgeDriver:
             mac = mac_for(iface.ip)
             veth: str | None = None
             try:
-                if run_in_netns_fd(nsfd, _has_link, ifname):
-                    raise Conflict(f"the container's network namespace already has an interface {ifname}")
+                # an existing ``ifname`` in the namespace makes the veth creation fail: _create_veth says so
                 veth = self._create_veth(container_id, bridge, nsfd, ifname, mac)
                 run_in_netns_fd(nsfd, _configure_inside, ifname, iface, gateway)
             except BaseException:
@@ -321,11 +320,6 @@ class BridgeDriver:
             except NetlinkError as exc:
                 if exc.code != errno.ENODEV:  # gone meanwhile (its namespace died)
                     raise
-
-
-def _has_link(ifname: str) -> bool:
-    with IPRoute() as ipr:
-        return lookup(ipr, ifname) is not None
 
 
 def _configure_inside(ifname: str, iface: IPv4Interface, gateway: IPv4Address) -> None:

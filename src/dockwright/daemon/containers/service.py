@@ -327,7 +327,26 @@ class ContainerService:
                 raise Conflict(f"cannot join network of a non running container: {other.name}")
             netns = f"/proc/{other.state['Pid']}/ns/net"
             mode = "container"
-        bdir = await asyncio.to_thread(self._mount_and_bundle, c, netns, mode)
+        t0 = time.perf_counter()
+        marks: list[tuple[str, float]] = []
+        pinned = self.d.networks.netns_file(c)
+        if pinned is not None:  # made while the bundle is written; the veth is set up during create
+            netns = str(pinned)
+            made = asyncio.create_task(self.d.networks.prepare(c))
+        try:
+            bdir = await asyncio.to_thread(self._mount_and_bundle, c, netns, mode)
+        finally:
+            if pinned is not None:
+                await made
+        marks.append(("bundle", time.perf_counter()))
+        try:
+            return await self._spawn_prepared(c, bdir, mode, pinned, t0, marks)
+        except BaseException:
+            await self.d.networks_disconnect(c)
+            raise
+
+    async def _spawn_prepared(self, c: Container, bdir: Path, mode: str, pinned: Path | None, t0: float,
+                              marks: list[tuple[str, float]]) -> int:
         sdir = self.state_dir(c)
         sdir.mkdir(parents=True, exist_ok=True)
         for stale in ("exit.json", "init.pid"):
@@ -342,17 +361,32 @@ class ContainerService:
             "cgroup_path": f"/dockwright/{c.id}", "socket": self.sock(c), "builtin": c.runtime == "dockwright",
         }
         (sdir / "monitor.json").write_text(json.dumps(mcfg))
-        info = await self._run_monitor(c, sdir)
+        connect = asyncio.create_task(self.d.networks_connect(c, pinned)) if pinned is not None else None
+        try:
+            info = await self._run_monitor(c, sdir)
+        finally:
+            if connect is not None:
+                await asyncio.wait([connect])
+        marks.append(("monitor+network", time.perf_counter()))
         if "error" in info:
             await asyncio.to_thread(self._teardown_fs, c)
             raise InvalidParameter(_runtime_message(str(info["error"])))
         pid = int(info["pid"])
-        if mode in ("default", "bridge"):
-            await self.d.networks_connect(c, pid)
-        elif mode == "none":
-            await self.d.networks_loopback(pid)
+        try:
+            if connect is not None:
+                connect.result()
+            elif mode in ("default", "bridge"):
+                await self.d.networks_connect(c, pid)
+            elif mode == "none":
+                await self.d.networks_loopback(pid)
+        except BaseException:
+            with contextlib.suppress(DockwrightError):  # the created init must not wait forever
+                await self._runtime("delete", "--force", c.id, runtime=c.runtime)
+            await asyncio.to_thread(self._teardown_fs, c)
+            raise
         if c.network:
             await self._save(c)
+        marks.append(("network", time.perf_counter()))
         # attach requests made before start (docker run) connect now, before any output exists
         self.started.setdefault(c.id, asyncio.Event()).set()
         pending = self.attach_pending.pop(c.id, [])
@@ -372,8 +406,15 @@ class ContainerService:
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             _, err = await r.communicate()
             rc = r.returncode or 0
+        marks.append(("runtime-start", time.perf_counter()))
         with contextlib.suppress(DockwrightError, OSError, ValueError):
             await monitor_client.request(self.sock(c), {"op": "started"})
+        if log.isEnabledFor(logging.DEBUG):  # where a start's milliseconds go
+            prev, parts = t0, []
+            for name, t in marks:
+                parts.append(f"{name}={(t - prev) * 1000:.1f}")
+                prev = t
+            log.debug("start %s ms: %s", c.id[:12], " ".join(parts))
         if rc != 0:
             with contextlib.suppress(DockwrightError):
                 await self._runtime("delete", "--force", c.id)
@@ -393,12 +434,14 @@ class ContainerService:
                 os.write(ctl_w, str(sdir / "monitor.json").encode() + b"\n")
             finally:
                 os.close(ctl_w)
+            # one line; not EOF: with the builtin runtime the container's init is forked from the
+            # monitor and holds the pipe's write end until it execs, after `start`
             chunks: list[bytes] = []
             while True:
                 b = os.read(rfd, 65536)
-                if not b:
-                    return b"".join(chunks)
                 chunks.append(b)
+                if not b or b.endswith(b"\n"):
+                    return b"".join(chunks)
 
         try:
             raw = await asyncio.to_thread(handoff)
@@ -458,10 +501,13 @@ class ContainerService:
             code = int(info.get("exit_code", 255))
             c.set_exited(code, oom=bool(info.get("oom_killed")), error=str(info.get("error", "")),
                          finished=str(info.get("finished_at", "")))
-            await asyncio.to_thread(self._teardown_fs, c)
+            auto_remove = bool(c.host_config.get("AutoRemove"))
+            if not auto_remove:  # remove() below unmounts and saves anyway: `run --rm` waits for it
+                await asyncio.to_thread(self._teardown_fs, c)
             await self.d.networks_disconnect(c)
             self.started.pop(c.id, None)
-            await self._save(c)
+            if not auto_remove:
+                await self._save(c)
         if info.get("oom_killed"):
             self.d.events.publish("container", "oom", c.id, {"image": c.image_name, "name": c.name})
         self.d.events.publish("container", "die", c.id, {"image": c.image_name, "name": c.name,
@@ -470,7 +516,7 @@ class ContainerService:
         async with cond:
             cond.notify_all()
         self.waiters.pop(c.id, None)
-        if c.host_config.get("AutoRemove"):
+        if auto_remove:
             with contextlib.suppress(DockwrightError):
                 await self.remove(c.id, force=True, volumes=True)
             return
