@@ -65,6 +65,9 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+_NOISY = ("pyroute2", "asyncio", "botocore", "urllib3", "aiohttp")
+
+
 def setup(level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
@@ -74,3 +77,6 @@ def setup(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # our debug level is for our own story; these libraries' debug output is per packet and per poll
+    # (a filter, not a logger level: pyroute2 resets its logger's level when it is imported)
+    handler.addFilter(lambda r: r.levelno >= logging.INFO or not r.name.startswith(_NOISY))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,9 +50,20 @@ def error_response(message: str, status: int) -> web.Response:
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
     token = dwlog.request_id.set(rid)
+    start = time.perf_counter()
+    status = 500
     try:
-        return await handler(request)
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
     finally:
+        # at debug level every request leaves one line with its time: where a client's seconds go
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request %s %s status=%d ms=%.1f", request.method, request.path, status,
+                      (time.perf_counter() - start) * 1000)
         dwlog.request_id.reset(token)
 
 
