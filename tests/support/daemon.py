@@ -169,6 +169,10 @@ def new_daemon(prefix: str = "dw-test-", extra_args: list[str] | None = None) ->
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=prefix + uuid.uuid4().hex[:6] + "-", dir=base))
     (tmp / "docker-config").mkdir()
+    args = list(extra_args or [])
+    runtime = os.environ.get("DOCKWRIGHT_TEST_RUNTIME")  # run a whole suite under another runtime
+    if runtime and "--default-runtime" not in args:
+        args += ["--default-runtime", runtime]
     bridge = "dwt" + uuid.uuid4().hex[:8]  # each test daemon its own bridge and subnet: they run side by side
     return DaemonProc(tmp=tmp, data_root=tmp / "root", socket=str(tmp / "dw.sock"),
-                      extra_args=list(extra_args or []), bridge=bridge, subnet=subnets.free_subnet())
+                      extra_args=args, bridge=bridge, subnet=subnets.free_subnet())
