@@ -298,7 +298,7 @@ class APIClient:
                 self._conn = self._new_connection(timeout)
             conn = self._conn
             try:
-                conn.request(method, target, body=body, headers=hdrs)  # type: ignore[arg-type]
+                conn.request(method, target, body=body, headers=hdrs)  # type: ignore[arg-type, unused-ignore]
                 resp = conn.getresponse()
                 data = resp.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
@@ -379,7 +379,7 @@ class APIClient:
         target = self.url(path, params, versioned=versioned)
         conn = self._new_connection(timeout)
         try:
-            conn.request(method, target, body=body, headers=self._headers(headers, body))  # type: ignore[arg-type]
+            conn.request(method, target, body=body, headers=self._headers(headers, body))  # type: ignore[arg-type, unused-ignore]
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()

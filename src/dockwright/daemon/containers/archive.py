@@ -189,4 +189,4 @@ def extract_into(root: Path, path: str, container: str, body: BinaryIO, *, no_ov
         raise Forbidden("container rootfs is marked read-only")
     with spool_upload(body, dest, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid,
                       spool_dir=spool_dir) as spool:
-        apply_layer(dest, spool, whiteouts="native")  # type: ignore[arg-type]
+        apply_layer(dest, spool, whiteouts="native")  # type: ignore[arg-type, unused-ignore]

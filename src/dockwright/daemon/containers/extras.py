@@ -645,11 +645,11 @@ def _commit_sync(svc: ContainerService, c: Container, cfg: dict[str, Any], comme
     created_by = " ".join(c.config.get("Cmd") or [])  # the container's Cmd, as dockerd writes it
     with d.leases.hold() as lease, tempfile.TemporaryFile(dir=svc.cdir(c)) as raw, \
             tempfile.TemporaryFile(dir=svc.cdir(c)) as spool:
-        write_diff(sn.upper_dir(c.id), raw, whiteouts=sn.whiteout_format(), lower=sn.lower_dirs(c.id))  # type: ignore[arg-type]
+        write_diff(sn.upper_dir(c.id), raw, whiteouts=sn.whiteout_format(), lower=sn.lower_dirs(c.id))  # type: ignore[arg-type, unused-ignore]
         raw.seek(0)
-        _drop_mountpoints(raw, spool)  # type: ignore[arg-type]
+        _drop_mountpoints(raw, spool)  # type: ignore[arg-type, unused-ignore]
         spool.seek(0)
-        layer, blob = unpack_layer(d.image_store, d.content, sn, spool, parent.top_chain)  # type: ignore[arg-type]
+        layer, blob = unpack_layer(d.image_store, d.content, sn, spool, parent.top_chain)  # type: ignore[arg-type, unused-ignore]
         lease.snapshots.add(layer.chain_id)
         lease.blobs.add(blob[0])
         created = now_rfc3339()
