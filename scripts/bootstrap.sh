@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PKGS="busybox-static skopeo runc crun iproute2 tmux tini iptables curl docker-registry"
+PKGS="busybox-static skopeo runc crun iproute2 tmux tini iptables curl docker-registry git"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -25,3 +25,6 @@ if [ ! -f "$stamp" ]; then
   rm -f "$ROOT"/.venv/.installed-*
   touch "$stamp"
 fi
+# bytecode for our own modules: an editable install leaves none, and where PYTHONDONTWRITEBYTECODE is
+# set every daemon, monitor and CLI start would compile them again (about 50 ms per container start)
+"$ROOT/.venv/bin/python" -m compileall -q -j 0 "$ROOT/src/dockwright" >/dev/null
