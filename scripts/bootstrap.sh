@@ -28,3 +28,11 @@ fi
 # bytecode for our own modules: an editable install leaves none, and where PYTHONDONTWRITEBYTECODE is
 # set every daemon, monitor and CLI start would compile them again (about 50 ms per container start)
 "$ROOT/.venv/bin/python" -m compileall -q -j 0 "$ROOT/src/dockwright" >/dev/null
+# crun (1.8) refuses hybrid cgroup hosts whose unified hierarchy still holds controllers; systemd
+# mounts every v1 controller on such hosts, this machine's init left some out: mount them the same way
+if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && [ -z "$(cat /sys/fs/cgroup/unified/cgroup.subtree_control)" ]; then
+  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" 2>/dev/null ||
+      echo "bootstrap: could not mount the $c cgroup v1 hierarchy (crun will be skipped)" >&2
+  done
+fi

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -100,6 +101,11 @@ def _cgroup_parent() -> Iterator[None]:
     for mnt in mnts:
         if os.path.isdir(os.path.join(mnt, CG_PARENT)):
             os.rmdir(os.path.join(mnt, CG_PARENT))
+
+
+def _not_found(stderr: str) -> bool:
+    """runc: exec: "x": executable file not found in $PATH; crun: executable file `x` not found in $PATH."""
+    return "executable file not found in $PATH" in stderr or bool(re.search(r"file `[^`]*` not found", stderr))
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +294,8 @@ def test_refused(bundle: Any, script: str) -> None:
 def test_security_probes_match_docker(bundle: Any) -> None:
     st = os.stat("/")
     env = [f"HOSTDEV={os.major(st.st_dev)} {os.minor(st.st_dev)}"]
-    r = bundle(S.with_process(["sh", "-c", PROBES.read_text()], env=env)).run()
+    b = bundle(S.with_process(["sh", "-c", PROBES.read_text()], env=env))
+    r = b.run()
     assert "probes=done" in r.stdout, r.stderr
     got = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
     for key in ("mask:/proc/keys", "mask:/proc/timer_list"):
@@ -296,14 +303,17 @@ def test_security_probes_match_docker(bundle: Any) -> None:
     for key in ("mask:/proc/acpi", "mask:/sys/firmware"):
         assert got[key] in ("absent", "dir:entries=0"), key
     for p in ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/sys"):
-        assert got[f"mnt:{p}"].startswith("ro,nosuid,nodev,noexec"), p
+        # crun 1.8 remounts the read-only paths with "ro" alone (what `docker run --runtime crun` shows too)
+        want = "ro," if b.rt.name == "crun" and p != "/sys" else "ro,nosuid,nodev,noexec"
+        assert got[f"mnt:{p}"].startswith(want), p
     assert got["mnt:/dev"] == "rw,nosuid"
     assert got["mnt:/dev/shm"].startswith("rw,nosuid,nodev,noexec")
     allowed = {"chroot", "raw_socket", "chown_any"}
     for k, v in got.items():
         if k.startswith("try:"):
             assert v == ("ALLOWED" if k[4:] in allowed else "denied"), k
-    assert got["dev"] == "fd,full,mqueue,null,ptmx,pts,random,shm,stderr,stdin,stdout,tty,urandom,zero,"
+    dev = got["dev"].removeprefix("core,") if b.rt.name == "crun" else got["dev"]  # crun adds /dev/core -> kcore
+    assert dev == "fd,full,mqueue,null,ptmx,pts,random,shm,stderr,stdin,stdout,tty,urandom,zero,"
     assert got["netdevs"] == "lo,"
     assert got["pid1_comm"] == "sh"
 
@@ -384,7 +394,7 @@ def test_exec_in_running_container(bundle: Any, subreaper: None) -> None:
     (b.dir / "p.json").write_text(json.dumps(proc))
     r = b.call("exec", "--process", str(b.dir / "p.json"), b.id, check=False, stdin=subprocess.DEVNULL)
     assert r.returncode != 0
-    assert "executable file not found" in r.stderr
+    assert _not_found(r.stderr), r.stderr
     b.call("kill", b.id, "KILL")
     b.call("delete", "--force", b.id)
 
@@ -561,7 +571,7 @@ def test_killed_by_signal_and_missing_binary(bundle: Any) -> None:
     assert bundle(S.with_process(["sh", "-c", "sh -c 'kill -9 $$'; exit $?"])).run().returncode == 137
     r = bundle(S.with_process(["no-such-command"])).run()
     assert r.returncode != 0
-    assert "executable file not found in $PATH" in r.stderr
+    assert _not_found(r.stderr), r.stderr
 
 
 def test_readonly_rootfs(bundle: Any, rootfs: Path) -> None:
@@ -606,7 +616,8 @@ def test_mount_onto_symlink_stays_inside(bundle: Any, rootfs: Path, tmp_path: Pa
                 [{"destination": f"/{link.name}", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}]
             ),
         ).run()
-        assert "written" in r.stdout, r.stderr
+        # runc and we mount inside the rootfs; crun refuses the destination (openat2 RESOLVE_IN_ROOT): both safe
+        assert "written" in r.stdout or ("crun" in r.args[0] and r.returncode != 0), r.stderr
         assert list(canary.iterdir()) == []
         with open("/proc/self/mountinfo") as f:
             assert str(canary) not in f.read()
@@ -634,6 +645,8 @@ def test_bind_mount_readonly(bundle: Any, tmp_path: Path) -> None:
 
 def test_features(runtime: Runtime) -> None:
     r = subprocess.run(runtime.cmd("features"), capture_output=True, text=True, timeout=60)
+    if "unknown command" in r.stderr:
+        pytest.skip(f"{runtime.name} is too old for `features` (runc 1.1.0, crun 1.9)")
     assert r.returncode == 0, r.stderr
     feats = json.loads(r.stdout)
     validate(feats, "features-schema.json")
@@ -770,7 +783,11 @@ def test_user_namespace(runtime: Runtime, public_dir: Path, subreaper: None) -> 
     assert uid_line.split()[1] == "200000"  # container root is an unprivileged uid on the host
     proc = dict(b.spec["process"], args=["sh", "-c", "id -u; cat /proc/1/comm"])
     (b.dir / "p.json").write_text(json.dumps(proc))
-    r = b.call("exec", "--process", str(b.dir / "p.json"), b.id, stdin=subprocess.DEVNULL)
+    for _ in range(50):  # `start` may return before the init has exec'd (crun): its comm is the runtime's
+        r = b.call("exec", "--process", str(b.dir / "p.json"), b.id, stdin=subprocess.DEVNULL)
+        if r.stdout.split() == ["0", "sleep"]:
+            break
+        time.sleep(0.05)
     assert r.stdout.split() == ["0", "sleep"]
     b.call("kill", b.id, "KILL")
     _wait_exit(pid)

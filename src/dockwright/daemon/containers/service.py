@@ -277,8 +277,9 @@ class ContainerService:
             self.started.setdefault(c.id, asyncio.Event()).set()  # pending attaches see it failed
             self.attach_pending.pop(c.id, None)
             msg = str(exc)
-            code = 127 if ("executable file not found" in msg or "no such file or directory" in msg) else (
-                126 if "permission denied" in msg else 128)
+            low = msg.lower()  # runc's and crun's wordings differ in case and quoting
+            code = 127 if (re.search(r"executable file .*not found", low) or "no such file or directory" in low) else (
+                126 if "permission denied" in low else 128)
             c.state.update(ExitCode=code, Error=msg)
             await self._save(c)
             await asyncio.to_thread(self._teardown_fs, c)
