@@ -153,7 +153,9 @@ class Source:
 
     @property
     def base(self) -> str:
-        return self.real.rpartition("/")[2] or self.rel.rpartition("/")[2]
+        """The name a copy gets in a destination directory: the source's as named, not its
+        symlink target's (``COPY link /d/`` makes ``/d/link``, holding the target's content)."""
+        return self.rel.rpartition("/")[2] or self.real.rpartition("/")[2]
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ def digest(tree: Tree, sources: list[Source], matcher: Matcher | None, owner: Ow
     for src in sources:
         for rel, path, st in walk(tree, src, matcher):
             mode = chmod if chmod is not None else stat.S_IMODE(st.mode)
-            uid, gid = (owner.uid, owner.gid) if owner else ((0, 0) if tree.context else (st.uid, st.gid))
+            uid, gid = _owner_of(tree, st, owner)
             if stat.S_ISREG(st.mode):
                 body = "f:" + tree.sha256(path)
             elif stat.S_ISLNK(st.mode):
@@ -262,6 +264,14 @@ def digest(tree: Tree, sources: list[Source], matcher: Matcher | None, owner: Ow
                 body = f"o:{stat.S_IFMT(st.mode)}"
             out[entry_name(src, rel)] = f"{body}:{mode:o}:{uid}:{gid}"
     return out
+
+
+def _owner_of(tree: Tree, st: Stat, owner: Owner | None) -> tuple[int, int]:
+    """``--chown`` if given; else root for the context, and the source's own owner for another
+    stage or image (dockerd's legacy builder preserves it on ``COPY --from``)."""
+    if owner is not None:
+        return owner.uid, owner.gid
+    return (0, 0) if tree.context else (st.uid, st.gid)
 
 
 def destination(workdir: str, dest: str) -> tuple[str, bool]:
@@ -305,7 +315,11 @@ class _Writer:
         self.copied_up.add(merged_dir)
 
     def one(self, name: str, path: str, st: Stat, final: Path) -> None:
-        uid, gid = (self.owner.uid, self.owner.gid) if self.owner else (0, 0)
+        uid, gid = _owner_of(self.tree, st, self.owner)
+        if not os.path.lexists(final.parent):
+            # a directory the walk skipped (.dockerignore'd, with an exception below it) or a
+            # context tar without directory entries: made the way dockerd's untar makes it
+            self.mkdirs(os.path.relpath(final.parent, self.rootfs), self.owner or Owner(0, 0))
         mode = self.chmod if self.chmod is not None else stat.S_IMODE(st.mode)
         if stat.S_ISDIR(st.mode):
             if final.is_symlink() or (os.path.lexists(final) and not final.is_dir()):
@@ -364,7 +378,10 @@ def copy_into(rootfs: Path, tree: Tree, sources: list[Source], matcher: Matcher 
     for src in sources:
         target = Path(secure_join(str(rootfs), dest_abs))
         if src.is_dir:
+            created = not os.path.lexists(target)
             top = w.mkdirs(dest_abs, root_owner)
+            if created and chmod is not None:
+                os.chmod(top, chmod)  # BuildKit gives a directory it creates for the copy --chmod too
             for rel, path, st in walk(tree, src, matcher):
                 if rel:
                     w.one(entry_name(src, rel), path, st, top / rel)
@@ -373,7 +390,9 @@ def copy_into(rootfs: Path, tree: Tree, sources: list[Source], matcher: Matcher 
         assert top_st is not None
         kind = _archive_kind(tree, src.real) if is_add and stat.S_ISREG(top_st.mode) else None
         if kind is not None:
-            top = w.mkdirs(dest_abs, root_owner)
+            # dockerd untars an archive as it is: --chown applies neither to its entries nor to
+            # the directories created for it
+            top = w.mkdirs(dest_abs, Owner(0, 0))
             from dockwright.diff.apply import apply_layer
 
             with tree.open(src.real) as f:
@@ -382,7 +401,9 @@ def copy_into(rootfs: Path, tree: Tree, sources: list[Source], matcher: Matcher 
         if ends_slash or target.is_dir():
             final = w.mkdirs(dest_abs, root_owner) / src.base
         else:
-            final = w.mkdirs(os.path.dirname(dest_abs), root_owner) / os.path.basename(dest_abs)
+            # the destination's own symlinks are followed too (inside the rootfs), as dockerd
+            # does: a file copied onto a link to /etc/passwd rewrites /etc/passwd
+            final = w.mkdirs(os.path.relpath(target.parent, rootfs), root_owner) / target.name
         w.one(entry_name(src, ""), src.real, top_st, final)
 
 
@@ -393,25 +414,42 @@ _XZ = b"\xfd7zXZ\x00"
 def _archive_kind(tree: Tree, rel: str) -> str | None:
     """How ADD extracts a local file: gzip/zstd/bzip2/xz/plain tar, or None (copied as it is).
 
-    A bzip2 or xz file counts only when what it holds is a tar, as Docker checks."""
-    from dockwright.diff.compression import detect
+    Like dockerd, a file counts as an archive only when what it holds (after decompression)
+    starts with a valid tar header: a gzip of a text file is copied, not extracted."""
+    from dockwright.diff.compression import decompressing_reader, detect
+    from dockwright.errors import DockwrightError
 
     with tree.open(rel) as f:
         head = f.read(512)
     if detect(head) in ("gzip", "zstd"):
-        return "native"
-    if head.startswith(_BZIP2) or head.startswith(_XZ):
+        kind = "native"
+    elif head.startswith(_BZIP2) or head.startswith(_XZ):
         kind = "bzip2" if head.startswith(_BZIP2) else "xz"
-        try:
-            with tree.open(rel) as f, _decompressed(kind, f) as inner:
+    else:
+        return "native" if _is_tar(head) else None
+    try:
+        with tree.open(rel) as f:
+            inner = decompressing_reader(f) if kind == "native" else _decompressed(kind, f)
+            with inner:
                 return kind if _is_tar(inner.read(512)) else None
-        except (OSError, EOFError, ValueError):
-            return None
-    return "native" if _is_tar(head) else None
+    except (OSError, EOFError, ValueError, DockwrightError):
+        return None
 
 
 def _is_tar(head: bytes) -> bool:
-    return len(head) >= 262 and head[257:262] == b"ustar"
+    """A tar header block, checked as Go's archive/tar does: its checksum (unsigned or signed
+    byte sums both count), so old v7 tars without the ustar magic count too."""
+    if len(head) < 512 or head[:512] == bytes(512):
+        return False
+    field = head[148:156].replace(b"\0", b" ").strip()
+    try:
+        want = int(field, 8)
+    except ValueError:
+        return False
+    block = head[:148] + b" " * 8 + head[156:512]
+    unsigned = sum(block)
+    signed = sum(b - 256 if b > 127 else b for b in block)
+    return want in (unsigned, signed)
 
 
 def _decompressed(kind: str, f: BinaryIO) -> BinaryIO:

@@ -100,6 +100,34 @@ def run_created_by(argv: list[str], args: Mapping[str, str]) -> str:
     return text
 
 
+def set_env(env: list[str] | None, pairs: list[tuple[str, str]]) -> list[str]:
+    """ENV: a name already set keeps its place and takes the new value; new names go last."""
+    out = list(env or [])
+    for key, value in pairs:
+        for i, e in enumerate(out):
+            if e.partition("=")[0] == key:
+                out[i] = f"{key}={value}"
+                break
+        else:
+            out.append(f"{key}={value}")
+    return out
+
+
+_HEALTH_FIELDS = ("Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
+
+
+def healthcheck(test: list[str], values: Mapping[str, int], parent: Mapping[str, Any] | None) -> dict[str, Any]:
+    """HEALTHCHECK's config. An option left unset takes the parent image's value, as dockerd's
+    legacy builder does (it merges each step's config with its parent's when it creates the
+    step's container, and that merge writes into the healthcheck it then commits)."""
+    hc: dict[str, Any] = {"Test": list(test)}
+    for k in _HEALTH_FIELDS:
+        v = values.get(k) or (parent or {}).get(k)
+        if v:
+            hc[k] = v
+    return hc
+
+
 def final_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(cfg)
     out.pop("container_config", None)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from dockwright.build import copyfiles, exporter, heredoc, urlsource
+from dockwright.build import copyfiles, exporter, gitsource, heredoc, runmounts, stepvolumes, urlsource
 from dockwright.build.cache import remote
 from dockwright.build.cache.keys import files_digest, normalise, step_key
 from dockwright.build.cache.store import BuildCacheStore, StepRecord
@@ -40,6 +40,7 @@ from dockwright.build.dockerfile.stages import resolve_stage_ref, target_stages
 from dockwright.build.explain import StepExplanation, explain_miss, step_line
 from dockwright.build.lint import lint
 from dockwright.build.runstep import RunFailed, RunRequest, env_for_run, run_container, shell_argv
+from dockwright.build.secrets import Secrets
 from dockwright.errors import AlreadyExists, DockwrightError, InvalidParameter, NotFound
 from dockwright.images.model import LayerRecord
 from dockwright.images.unpack import chain_of
@@ -70,6 +71,7 @@ class BuildOptions:
     explain: bool = False
     pull: bool = False
     registry_auth: dict[str, Any] = field(default_factory=dict)  # X-Registry-Config
+    secrets: Secrets = field(default_factory=Secrets)  # X-Dockwright-Build-Secrets (RUN --mount=type=secret)
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Build:
         self.remote_to = [c for c in (remote.parse_spec(x) for x in opts.cache_to) if c is not None]
         self.exported: dict[int, list[remote.ExportStep]] = {}
         self.aliases: dict[str, str] = {}  # step key -> its COPY --from alias (see remote.ExportStep)
+        self.git_pending: dict[str, gitsource.Resolved] = {}  # step key -> ADD <git> to clone on a miss
 
     # -- checks before any output ------------------------------------------------------------
     def precheck(self) -> None:
@@ -219,6 +222,8 @@ class Build:
                         copyfiles.select(self.tree, srcs, self.matcher)
                     except (NotFound, InvalidParameter) as exc:
                         raise self._err(cmd, str(exc)) from None
+                elif isinstance(cmd, I.RunCommand) and cmd.mounts:
+                    runmounts.check(cmd, self._mount_sources(cmd))
 
     def _err(self, cmd: I.Command, msg: str) -> DockerfileError:
         return DockerfileError(f"{cmd.name} failed: {msg}", filename=cmd.location[0], start_line=cmd.location[1],
@@ -263,6 +268,7 @@ class Build:
         if unused:
             await emit({"stream": unused_build_args_warning(unused) + "\n"})
         await self.remote.ensure(final.layers)
+        await self.remote.keep_hits(self.e.cache)
         if self.remote.imports:
             n = self.remote.fetch_count
             await emit({"stream": f"imported cache: downloaded {n} layer blob{'s' if n != 1 else ''}\n"})
@@ -401,14 +407,14 @@ class Build:
         cleanup: list[Callable[[], None]] = []
         stage = self.stages[index]
         alias = ""
+        git: gitsource.Resolved | None = None
         try:
             if isinstance(cmd, (I.CopyCommand, I.AddCommand)):
                 from_ = getattr(cmd, "from_", "")
                 srcs = list(cmd.paths.sources)
                 kinds = {I.add_source_kind(s) for s in srcs} if isinstance(cmd, I.AddCommand) else {"local"}
                 if "git" in kinds:
-                    raise self._err(cmd, "ADD from a git repository is not supported yet; clone it into the "
-                                         "context and COPY it")
+                    git = await self._git_resolve(cast(I.AddCommand, cmd), srcs)
                 if isinstance(cmd, I.AddCommand) and cmd.checksum and kinds != {"url"}:
                     raise self._err(cmd, "checksum can't be specified for non-HTTP(S) sources")
                 if len(kinds) > 1 or (cmd.paths.contents and srcs):
@@ -432,6 +438,8 @@ class Build:
                 elif kinds == {"url"}:
                     tree, srcs = await self._fetch_urls(cast(I.AddCommand, cmd), srcs, cleanup, out)
                     matcher = None
+                elif git is not None:  # cloned only on a miss (_exec): the key is the commit
+                    srcs, matcher, inputs = [], None, git.cache_input()
                 try:
                     sources = await asyncio.to_thread(copyfiles.select, tree, srcs, matcher)
                     files = await asyncio.to_thread(copyfiles.digest, tree, sources, matcher, owner, chmod)
@@ -440,6 +448,9 @@ class Build:
                         raise
                     raise self._err(cmd, str(exc)) from None
                 inputs = files_digest(files) + inputs
+            elif isinstance(cmd, I.RunCommand) and any(m.type == "bind" for m in cmd.mounts):
+                files, inputs = await runmounts.key_inputs(cmd, str(run_cfg.get("WorkingDir") or "/"),
+                                                           self._mount_sources(cmd))
             key_args = dict(ec.cache_args)
             op_data: dict[str, Any] = normalise(cmd)
             if isinstance(cmd, I.ArgCommand):
@@ -447,6 +458,8 @@ class Build:
                 key_args.update({kv.key: kv.value or "" for kv in cmd.args})
                 op_data = {"name": "ARG", "original": cmd.original.strip()}
             key = step_key(state.key, op_data, key_args, inputs)
+            if git is not None:
+                self.git_pending[key] = git
             if alias:
                 self.aliases[key] = alias
             op = json.dumps(op_data, sort_keys=True, default=str)
@@ -466,6 +479,9 @@ class Build:
                 found_remote = self.remote.lookup(key)
                 if found_remote is not None:
                     rcfg, rlayers = found_remote
+                    self.remote.adopt(StepRecord(key, state.key, rlayers[-1].chain_id if rlayers else "",
+                                                 exporter_bytes(rcfg), op, key_args, files, time.time()),
+                                      rlayers, len(state.layers), cmd.original.strip())
                     await out(" ---> Using cache\n")
                     expl = StepExplanation(0, cmd.original.strip(), loc, True, "cached (imported cache)")
                     new_shell, new_cmd_set = _shell_after(cmd, shell, cmd_set)
@@ -594,6 +610,10 @@ class Build:
         if found is None:
             return alias, None
         key, cfg, layers = found
+        self.remote.adopt(StepRecord(key, state.key, layers[-1].chain_id if layers else "", exporter_bytes(cfg),
+                                     json.dumps(normalise(cmd), sort_keys=True, default=str),
+                                     dict(ec.cache_args), {}, time.time()),
+                          layers, len(state.layers), cmd.original.strip())
         expl = StepExplanation(0, cmd.original.strip(), f"{cmd.location[0]}:{cmd.location[1]}", True,
                                "cached (imported cache)")
         return alias, (State(cfg, exporter.image_id(cfg), layers, key, lazy=True), expl)
@@ -628,10 +648,7 @@ class Build:
         layer: LayerRecord | None = None
         created_by, comment = "", list[str]()
         if isinstance(cmd, I.EnvCommand):
-            envl = list(run.get("Env") or [])
-            for kv in cmd.env:
-                envl = [e for e in envl if e.partition("=")[0] != kv.key] + [f"{kv.key}={kv.value}"]
-            run["Env"] = envl
+            run["Env"] = exporter.set_env(run.get("Env"), [(kv.key, kv.value) for kv in cmd.env])
             created_by, comment = exporter.nop("ENV " + " ".join(f"{kv.key}={kv.value}" for kv in cmd.env))
         elif isinstance(cmd, I.LabelCommand):
             labels = dict(run.get("Labels") or {})
@@ -678,15 +695,13 @@ class Build:
             created_by, comment = exporter.nop(f"ONBUILD {cmd.expression}")
         elif isinstance(cmd, I.HealthCheckCommand):
             h = cmd.health
-            hc: dict[str, Any] = {"Test": list(h.test)}
-            for k, v in (("Interval", h.interval), ("Timeout", h.timeout), ("StartPeriod", h.start_period),
-                         ("StartInterval", h.start_interval), ("Retries", h.retries)):
-                if v:
-                    hc[k] = v
-            run["Healthcheck"] = hc
+            run["Healthcheck"] = exporter.healthcheck(list(h.test), {
+                "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period,
+                "StartInterval": h.start_interval, "Retries": h.retries}, run.get("Healthcheck"))
             created_by, comment = exporter.nop(f"HEALTHCHECK &{{{list(h.test)}}}")
         elif isinstance(cmd, I.WorkdirCommand):
-            wd = go_clean(cmd.path if cmd.path.startswith("/") else f"{run.get('WorkingDir') or '/'}/{cmd.path}")
+            # dockerd keeps an absolute WORKDIR as written ("/a/" stays) and cleans a joined one
+            wd = cmd.path if cmd.path.startswith("/") else go_clean(f"/{run.get('WorkingDir') or '/'}/{cmd.path}")
             run["WorkingDir"] = wd
             created_by, comment = exporter.nop_one_space(f"WORKDIR {wd}")
             if dry:
@@ -698,6 +713,8 @@ class Build:
                 await asyncio.to_thread(os.makedirs, secure_join(str(root), wd), 0o755, True)
             layer = await self._fs_step(state, mk)
         elif isinstance(cmd, (I.CopyCommand, I.AddCommand)):
+            if key in self.git_pending and not dry and not sources:
+                return await self._exec_git(ec, state, run, shell, cmd_set, out, key, prev)
             kind = "file" if len(sources) == 1 and not sources[0].is_dir else (
                 "dir" if len(sources) == 1 else "multi")
             what = f"{kind}:{copyfiles.history_digest(files)}"
@@ -746,9 +763,8 @@ class Build:
             env = env_for_run(list(run.get("Env") or []), ec.visible_args)
             network = cmd.network if cmd.network != "default" else self.opts.network
             network = {"": "default", "bridge": "default"}.get(network, network)
-            cache_mounts = await asyncio.to_thread(self._cache_mounts, cmd)
             req = RunRequest(step_id, argv, env, str(run.get("User") or ""), str(run.get("WorkingDir") or "/"),
-                             network, list(self.opts.extra_hosts), cache_mounts, self.opts.shm_size,
+                             network, list(self.opts.extra_hosts), [], self.opts.shm_size,
                              self.opts.memory)
             scratch = self.work / step_id[:12]
             await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
@@ -756,13 +772,18 @@ class Build:
                 script_file = await asyncio.to_thread(_write_pipe, scratch, pipe)
                 req.cache_mounts.append((str(script_file), f"{heredoc.PIPES_DIR}/{pipe.path}"))
 
+            volumes = sorted(run.get("Volumes") or {})
+
             async def go(root: Path, upper: Path | None) -> None:
+                if volumes:
+                    req.cache_mounts += await asyncio.to_thread(stepvolumes.prepare, root, scratch, volumes)
                 try:
                     await run_container(self.e.runtime(), root, scratch, req, out, self.e.network_setup)
                 except RunFailed as exc:
                     raise InvalidParameter(
                         f"The command '{' '.join(argv)}' returned a non-zero code: {exc.code}") from None
-            layer = await self._fs_step(state, go)
+            async with runmounts.prepare(cmd, req.workdir, scratch, self._mount_sources(cmd)) as req.mounts:
+                layer = await self._fs_step(state, go)
             await out(f"Removing intermediate container {step_id[:12]}\n")
             created_by = exporter.run_created_by(argv, ec.cache_args)
             comment = argv
@@ -830,16 +851,53 @@ class Build:
             return State(cfg, exporter.image_id(cfg), layers, planned.key), name
         return None
 
-    def _cache_mounts(self, cmd: I.RunCommand) -> list[tuple[str, str]]:
-        out = []
-        for m in cmd.mounts:
-            if m.type != "cache":
-                raise InvalidParameter(f"RUN --mount=type={m.type} is not supported yet (only type=cache)")
-            cid = m.id or m.target
-            d = Path(self.d.root) / "build" / "cache" / _safe_id(cid)
-            d.mkdir(parents=True, exist_ok=True)
-            out.append((str(d), m.target))
-        return out
+    def _mount_sources(self, cmd: I.Command) -> runmounts.MountSources:
+        """What ``RUN --mount`` reads: the context, secrets, and stages or images by ``from=``."""
+        async def key_of(from_: str) -> str:
+            ref = resolve_stage_ref(self.stages, from_, allow_index=True)
+            if ref is not None:
+                return (await self.results[ref]).key
+            return str((await asyncio.to_thread(self.d.image_store.get, from_)).id)
+
+        async def root_of(from_: str, cleanup: list[Callable[[], None]]) -> Path:
+            return (await self._from_root(from_, cmd, cleanup))[0]
+
+        def known(from_: str) -> bool:
+            try:
+                if resolve_stage_ref(self.stages, from_, allow_index=True) is not None:
+                    return True
+                self.d.image_store.get(from_)
+            except DockwrightError:
+                return False
+            return True
+        return runmounts.MountSources(self.tree, self.matcher, self.opts.secrets, Path(self.d.root) / "build" / "cache",
+                                      key_of, root_of, known)
+
+    async def _git_resolve(self, cmd: I.AddCommand, srcs: list[str]) -> gitsource.Resolved:
+        if len(srcs) != 1:
+            raise self._err(cmd, "ADD takes one git repository per instruction")
+        try:
+            return await gitsource.resolve(gitsource.parse(srcs[0]), cmd.keep_git_dir)
+        except DockwrightError as exc:
+            raise self._err(cmd, str(exc)) from None
+
+    async def _exec_git(self, ec: ExpandedCommand, state: State, run: dict[str, Any], shell: list[str],
+                        cmd_set: bool, out: Callable[[str], Awaitable[None]], key: str,
+                        prev: StepRecord | None) -> tuple[State, list[str], bool]:
+        """ADD from git on a cache miss: clone the resolved commit, then copy it as a directory."""
+        cmd = ec.command
+        git = self.git_pending[key]
+        await out(f"Cloning {git.source.remote} at {git.commit[:12]}\n")
+        try:
+            async with gitsource.checkout(git, self.work) as root:
+                tree = copyfiles.DirTree(root)
+                sources = await asyncio.to_thread(copyfiles.select, tree, ["."], None)
+                files = await asyncio.to_thread(copyfiles.digest, tree, sources, None, None, None)
+                return await self._exec(ec, state, run, shell, cmd_set, tree, sources, files, out, key, prev)
+        except DockerfileError:
+            raise
+        except DockwrightError as exc:
+            raise self._err(cmd, str(exc)) from None
 
     def _reuse(self, prev: StepRecord | None, files: dict[str, str]) -> copyfiles.Reuse | None:
         """Hard-link files unchanged since the previous result of this step from its layer."""
