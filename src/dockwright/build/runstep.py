@@ -6,7 +6,15 @@ directory. ``runc run`` creates, starts and waits in one call, with the
 step's output on a pipe we stream line by line. The files the runtime needs
 as mount points (``/etc/hosts``, ``/etc/resolv.conf``, ``/etc/hostname``) are
 taken out of the upper dir again when they were not in the image, so they
-never end up in the layer.
+never end up in the layer; so are the mount points the runtime creates for
+``RUN --mount`` targets (BuildKit's "mount stubs").
+
+``RUN --mount`` targets are resolved inside the rootfs with ``secure_join``
+before the runtime sees them, so a symlink in the image cannot send a mount
+outside it. A step with secrets gets a private tmpfs next to its scratch dir
+that holds the secret files, the bundle (its ``config.json`` may carry a
+secret as an environment variable) and the runtime state; it is unmounted
+when the step ends, so a secret never touches the disk or a layer.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +36,22 @@ from dockwright.runtime.securejoin import secure_join
 from dockwright.runtime.user import resolve_user
 
 _RUNTIME_FILES = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
+
+
+@dataclass(frozen=True)
+class StepMount:
+    """One ``RUN --mount`` as the runtime needs it; ``data`` is a secret's value (never printed)."""
+
+    kind: str  # bind | tmpfs | secret
+    target: str  # absolute, inside the container; "" for a secret that is only an env var
+    source: str = ""  # host path (bind)
+    readonly: bool = True
+    size: int = 0  # tmpfs bytes, 0 = the kernel's default
+    data: bytes = field(default=b"", repr=False)
+    mode: int = 0o400
+    uid: int = 0
+    gid: int = 0
+    env: str = ""  # secret: also exposed as this environment variable
 
 
 @dataclass
@@ -41,6 +66,7 @@ class RunRequest:
     cache_mounts: list[tuple[str, str]] = field(default_factory=list)  # (host dir, target)
     shm_size: int = 0
     memory: int = 0
+    mounts: list[StepMount] = field(default_factory=list)
 
 
 class RunFailed(Exception):
@@ -58,7 +84,29 @@ async def run_container(
     network_setup: Callable[[str, Path], Awaitable[Callable[[], Awaitable[None]]]] | None,
 ) -> None:
     """Run ``req`` on the mounted ``rootfs``; ``workdir`` is a private scratch dir for the bundle."""
-    bundle = workdir / "bundle"
+    secure: Path | None = None
+    if any(m.kind == "secret" for m in req.mounts):
+        secure = workdir.with_name(workdir.name + "-secrets")
+        size = sum(len(m.data) for m in req.mounts) * 2 + (4 << 20)
+        await asyncio.to_thread(_mount_tmpfs, secure, size)
+    try:
+        await _run(runtime, rootfs, workdir, secure, req, output, network_setup)
+    finally:
+        if secure is not None:
+            await asyncio.to_thread(_drop_tmpfs, secure)
+
+
+async def _run(
+    runtime: list[str],
+    rootfs: Path,
+    workdir: Path,
+    secure: Path | None,
+    req: RunRequest,
+    output: Callable[[str], Awaitable[None]],
+    network_setup: Callable[[str, Path], Awaitable[Callable[[], Awaitable[None]]]] | None,
+) -> None:
+    private = secure if secure is not None else workdir
+    bundle = private / "bundle"
     files = workdir / "files"
     hostname = req.step_id[:12]
     host_net = req.network == "host"
@@ -67,8 +115,10 @@ async def run_container(
     mounts = [S.bind_mount(str(files / n), d) for n, d in
               (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))]
     mounts += [S.bind_mount(src, dst) for src, dst in req.cache_mounts]
+    step_mounts, secret_env, stubs = await asyncio.to_thread(_step_mounts, rootfs, private, req.mounts)
+    mounts += step_mounts
     opts: list[S.SpecOpt] = [
-        S.with_process(req.argv, req.env, req.workdir or "/", user),
+        S.with_process(req.argv, [*req.env, *secret_env], req.workdir or "/", user),
         S.with_rootfs(str(rootfs)),
         S.with_hostname(hostname),
         S.with_mounts(mounts),
@@ -86,7 +136,7 @@ async def run_container(
         opts.append(S.with_namespace("network", str(ns_path)))
     spec = S.build_spec(req.step_id, *opts)
     await asyncio.to_thread((bundle / "config.json").write_text, json.dumps(spec))
-    state = workdir / "runtime-state"
+    state = private / "runtime-state"
     argv = [*runtime, "--root", str(state), "run", "--bundle", str(bundle), req.step_id]
     proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
                                                 stdout=asyncio.subprocess.PIPE,
@@ -114,9 +164,102 @@ async def run_container(
         await rm.wait()
         if teardown is not None:
             await teardown()
+    await asyncio.to_thread(_drop_stubs, stubs)
     await asyncio.to_thread(_drop_mountpoints, rootfs, missing, etc_missing)
     if code != 0:
         raise RunFailed(code)
+
+
+def _mount_tmpfs(path: Path, size: int) -> None:
+    from dockwright.snapshots.mount import Mount, mount_all
+
+    path.mkdir(mode=0o700)
+    mount_all([Mount("tmpfs", "tmpfs", ("nosuid", "nodev", "noexec", "mode=0700", f"size={size}"))], path)
+
+
+def _drop_tmpfs(path: Path) -> None:
+    from dockwright.errors import DockwrightError
+    from dockwright.snapshots.mount import unmount
+
+    try:
+        unmount(path)
+    except DockwrightError:
+        unmount(path, lazy=True)  # a process still holds it: detach now, the kernel frees it after
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def resolve_target(rootfs: Path, target: str) -> str:
+    """``target`` as a path inside ``rootfs`` after its symlinks, resolved there (never outside)."""
+    if not target.startswith("/"):
+        raise ValueError(f"mount target {target!r} is not absolute")
+    rel = os.path.relpath(secure_join(str(rootfs), target), rootfs)
+    return "/" if rel == "." else "/" + rel
+
+
+def _missing_parts(rootfs: Path, dest: str) -> list[str]:
+    """The components of ``dest`` (already resolved) that do not exist yet, outermost first."""
+    out: list[str] = []
+    cur = ""
+    for part in [p for p in dest.split("/") if p]:
+        cur += "/" + part
+        if out or not os.path.lexists(os.path.join(rootfs, cur.lstrip("/"))):
+            out.append(os.path.join(rootfs, cur.lstrip("/")))
+    return out
+
+
+def _step_mounts(rootfs: Path, private: Path, mounts: list[StepMount]) -> tuple[
+        list[dict[str, Any]], list[str], list[str]]:
+    """OCI mounts, secret environment entries, and the stubs the runtime will create for them."""
+    out: list[dict[str, Any]] = []
+    env: list[str] = []
+    stubs: list[str] = []
+    secret_dir = private / "secrets"
+    for n, m in enumerate(mounts):
+        if m.kind == "secret":
+            if m.env:
+                if b"\0" in m.data:
+                    from dockwright.errors import InvalidParameter
+
+                    raise InvalidParameter(f"secret for {m.env} contains a NUL byte: it cannot be an "
+                                           "environment variable; mount it as a file")
+                env.append(f"{m.env}={m.data.decode('utf-8', 'surrogateescape')}")
+            if not m.target:
+                continue
+        dest = resolve_target(rootfs, m.target)
+        if dest == "/":
+            from dockwright.errors import InvalidParameter
+
+            raise InvalidParameter(f"cannot mount {m.kind} over / (target {m.target!r})")
+        stubs.extend(p for p in _missing_parts(rootfs, dest) if p not in stubs)
+        if m.kind == "tmpfs":
+            opts = ["nosuid", "nodev"]
+            if m.size:
+                opts.append(f"size={m.size}")
+            out.append({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts})
+        elif m.kind == "secret":
+            secret_dir.mkdir(mode=0o700, exist_ok=True)
+            f = secret_dir / f"s{n}"
+            fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(m.data)
+            os.chown(f, m.uid, m.gid)
+            os.chmod(f, m.mode)
+            out.append(S.bind_mount(str(f), dest, readonly=True))
+        else:
+            out.append(S.bind_mount(m.source, dest, readonly=m.readonly))
+    return out, env, stubs
+
+
+def _drop_stubs(stubs: list[str]) -> None:
+    """Remove the mount points the runtime created, deepest first, when the step left them empty."""
+    for p in reversed(stubs):
+        with contextlib.suppress(OSError):
+            st = os.lstat(p)
+            if stat.S_ISDIR(st.st_mode):
+                os.rmdir(p)
+            elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                os.unlink(p)
 
 
 def _write_files(bundle: Path, files: Path, hostname: str, host_net: bool, extra_hosts: list[str]) -> None:

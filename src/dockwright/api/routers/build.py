@@ -1,4 +1,18 @@
-"""``POST /build`` (the legacy builder's JSON stream) and ``POST /build/prune``."""
+"""``POST /build`` (the legacy builder's JSON stream) and ``POST /build/prune``.
+
+Build secrets (``RUN --mount=type=secret``): the legacy endpoint has no
+session through which the daemon could ask the client for them, so a client
+sends them with the request, in our own header::
+
+    X-Dockwright-Build-Secrets: <base64 of JSON {"<id>": "<base64 of the value>", ...}>
+
+Ids are ``[A-Za-z0-9._-]``, one value is at most 500 KiB, and the whole header
+must fit the server's 64 KiB header limit. The daemon holds the values in
+memory for the build and shows each to RUN steps on a tmpfs for the step
+only; they are never logged, cached, or written to a layer, a config or the
+history. ``dockwright build --secret id=ID[,src=PATH|,env=VAR]`` sends it; the
+docker CLI's legacy builder cannot.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +25,8 @@ from typing import Any
 from aiohttp import web
 
 from ...build.dockerfile.duration import parse_duration
+from ...build.secrets import HEADER as SECRETS_HEADER
+from ...build.secrets import parse_header as parse_secrets
 from ...build.solver import BuildOptions, Emit
 from ...daemon.filters import parse_filters
 from ...errors import Cancelled, DockwrightError, InvalidParameter, NotImplementedKind
@@ -71,6 +87,7 @@ def _options(request: web.Request) -> BuildOptions:
         explain=qbool(request, "explain"),
         pull=qbool(request, "pull"),
         registry_auth=_registry_config(request),
+        secrets=parse_secrets(request.headers.get(SECRETS_HEADER)),
     )
 
 

@@ -29,6 +29,7 @@ from dockwright.build.context.dockerignore import (
 from dockwright.cli.context import Cli
 from dockwright.cli.flags import CommandSpec, Flag
 from dockwright.cli.jsonmessage import StreamError
+from dockwright.client.buildsecrets import encode_secrets, read_secret
 from dockwright.errors import InvalidParameter
 
 _CHUNK = 1 << 20
@@ -110,6 +111,8 @@ def run_build(cli: Cli, ns: SimpleNamespace) -> int:
         "networkmode": ns.network or None, "explain": bool(explain), "version": "1",
         "nocachefilter": ",".join(ns.no_cache_filter) or None,
     }
+    headers = {"Content-Type": "application/x-tar"}
+    headers.update(encode_secrets(dict(read_secret(s) for s in ns.secret or [])))
     image_id = ""
     explanations: list[dict[str, Any]] = []
     progress = ns.progress or ("tty" if cli.is_tty(cli.stdout) else "plain")
@@ -122,7 +125,7 @@ def run_build(cli: Cli, ns: SimpleNamespace) -> int:
             explanations.extend(aux["dockwright.explain"])
 
     with cli.client.open("POST", "/build", params=params, body=context_tar(root, matcher, extra),
-                         headers={"Content-Type": "application/x-tar"}) as resp:
+                         headers=headers) as resp:
         messages = resp.iter_json()
         if ns.quiet:
             _consume(messages, on_aux, cli.stderr)
@@ -241,5 +244,7 @@ BUILD = CommandSpec(
         Flag("label", "", "list", help="Set metadata for an image", metavar="list"),
         Flag("network", "", "string", help="Networking mode for the RUN instructions (default, host, none)",
              metavar="string"),
+        Flag("secret", "", "list", help="Secret to expose to the build (id=ID[,src=PATH|,env=VAR])",
+             metavar="stringArray"),
     ],
 )
