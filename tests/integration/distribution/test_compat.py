@@ -3,48 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import api_json, docker
-from tests.integration.registry.conftest import RegistryProc, free_port
+from tests.integration.registry.conftest import RegistryProc
 from tests.support.certs import make_tls
+from tests.support.cncf import cncf_registry as cncf_registry_at
 from tests.support.daemon import DaemonProc
 
 from .conftest import unique
 
-DISTRIBUTION = Path("/usr/bin/docker-registry")
-
 
 @pytest.fixture
 def cncf_registry(tmp_path: Path) -> Iterator[str]:
-    if not DISTRIBUTION.exists():
-        pytest.skip("CNCF Distribution is not installed (apt-get install -y docker-registry)")
-    port = free_port()
-    cfg = tmp_path / "distribution.yml"
-    cfg.write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "
-                   f"{tmp_path / 'dist-root'}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen([str(DISTRIBUTION), "serve", str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(tmp_path / "dist-root", ignore_errors=True)
+    with cncf_registry_at(tmp_path) as addr:
+        yield addr
 
 
 def _import(d: DaemonProc, tar: Path, ref: str) -> None:

@@ -16,7 +16,8 @@ What is pushed under ``ref`` (one OCI image manifest, tagged)::
 A step key is already a content hash of everything the step reads, so an imported record is
 trusted exactly as a local one. Layers are fetched lazily: a hit only yields layer *records*;
 their blobs are downloaded and unpacked when a later step must run on them or the final image
-needs them (``ensure``).
+needs them (``ensure``). At the end of a build, the hits whose layers are then here become
+entries of the daemon's own cache (``keep_hits``): the next build needs no ``--cache-from``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockwright.build.cache.s3 import S3Cache
+from dockwright.build.cache.s3 import S3Cache, gzip_file
+from dockwright.build.cache.store import BuildCacheStore, StepRecord
+from dockwright.distribution.pushed import PushedBlob
 from dockwright.errors import AlreadyExists, InvalidParameter, NotFound
 from dockwright.images.model import LayerRecord
 from dockwright.images.unpack import chain_of, layer_from_blob
@@ -94,6 +97,14 @@ class _Imported:
     layers: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Hit:
+    rec: StepRecord
+    layers: list[LayerRecord]
+    parent_layers: int  # how many of ``layers`` the step's parent already had
+    description: str
+
+
 Emit = Callable[[str], Awaitable[None]]
 
 
@@ -109,6 +120,7 @@ class RemoteCache:
         self._blob_of: dict[str, tuple[str, CacheSpec]] = {}  # chain id -> (blob digest, where)
         self._s3: dict[tuple[tuple[str, str], ...], S3Cache] = {}
         self._ensure_lock = asyncio.Lock()
+        self._hits: list[_Hit] = []
 
     # -- import -----------------------------------------------------------------------------
     def s3(self, spec: CacheSpec) -> S3Cache:
@@ -224,6 +236,21 @@ class RemoteCache:
                 await asyncio.to_thread(layer_from_blob, self.d.image_store, self.d.content, self.d.snapshotter,
                                         Digest(blob), layer.parent, layer.diff_id)
 
+    def adopt(self, rec: StepRecord, layers: list[LayerRecord], parent_layers: int, description: str) -> None:
+        """Remember an imported hit, to become a local cache entry once its layers are here."""
+        self._hits.append(_Hit(rec, list(layers), parent_layers, description))
+
+    async def keep_hits(self, cache: BuildCacheStore) -> None:
+        """Record the imported hits whose layers this build brought in as the daemon's own cache, so the
+        next build hits without ``--cache-from``. Hits on layers nothing needed stay remote: recording
+        them would mean downloading what the build did not use."""
+        hits, self._hits = self._hits, []
+        for hit in hits:
+            if not all([await asyncio.to_thread(self._present, layer.chain_id) for layer in hit.layers]):
+                continue
+            size = hit.layers[-1].size if len(hit.layers) > hit.parent_layers else 0
+            await asyncio.to_thread(cache.put, hit.rec, size=size, description=hit.description)
+
     def _present(self, chain: str) -> bool:
         if self.d.image_store.layer(chain) is None:
             return False
@@ -285,20 +312,36 @@ class RemoteCache:
         return str(digest)
 
     async def _export_s3(self, spec: CacheSpec, steps: list[ExportStep], out: Emit) -> str:
-        """Layers go up as the blob we already keep (a pulled compressed blob, else the build's tar)."""
+        """Layers go up compressed: a compressed blob we keep (pulled) as is, else the build's tar
+        gzipped once; which blob a layer became is remembered per bucket and prefix, as push does."""
         s3 = self.s3(spec)
         await out(f"exporting cache to s3://{s3.bucket}/{s3.manifest_key()}\n")
+        sums = self.d.distribution.sums
+        where = s3.location()
 
         async def put_layer(diff_id: str) -> dict[str, Any]:
+            for known in await asyncio.to_thread(sums.lookup, where, diff_id):
+                if await asyncio.to_thread(s3.exists, s3.blob_key(known.digest)):
+                    return {"mediaType": known.media_type, "digest": known.digest, "size": known.size}
             blobs = await asyncio.to_thread(self.d.image_store.layer_blobs, diff_id)
             blobs = [b for b in blobs if await asyncio.to_thread(self.d.content.exists, Digest(b[0]))]
             if not blobs:
                 raise NotFound(f"layer {diff_id} has no stored tar to export")
-            blobs.sort(key=lambda b: mediatypes.layer_compression(b[1]) != "gzip")
+            blobs.sort(key=lambda b: mediatypes.layer_compression(b[1]) not in ("gzip", "zstd"))
             digest, mt, size = blobs[0]
-            key = s3.blob_key(digest)
-            if not await asyncio.to_thread(s3.exists, key):
-                await asyncio.to_thread(s3.put_file, key, self.d.content.path(Digest(digest)))
+            path = self.d.content.path(Digest(digest))
+            tmp = None
+            if mediatypes.layer_compression(mt) not in ("gzip", "zstd"):
+                tmp = self.d.root / "tmp" / f"cache-export-{uuid.uuid4().hex}.gz"
+                digest, size = await asyncio.to_thread(gzip_file, path, tmp)
+                mt, path = mediatypes.OCI_LAYER_GZIP, tmp
+            try:
+                if not await asyncio.to_thread(s3.exists, s3.blob_key(digest)):
+                    await asyncio.to_thread(s3.put_file, s3.blob_key(digest), path)
+            finally:
+                if tmp is not None:
+                    await asyncio.to_thread(tmp.unlink, missing_ok=True)
+            await asyncio.to_thread(sums.add, where, diff_id, PushedBlob(digest, mt, size, s3.prefix))
             return {"mediaType": mt, "digest": digest, "size": size}
 
         data, descs, n_rec = await _cache_doc(steps, put_layer)

@@ -3,13 +3,17 @@
 Object layout under ``prefix`` (default empty)::
 
     manifests/<name>           the OCI manifest (``name`` defaults to "buildkit", like buildkit's)
-    blobs/sha256:<hex>         cacheconfig and layer blobs, by digest
+    blobs/sha256:<hex>         cacheconfig and layer blobs, by digest; layers compressed (gzip, or
+                               zstd when the daemon kept a zstd blob), their media type says which;
+                               caches written before that hold plain tars, read alike (the import
+                               detects compression by magic bytes)
 
 Calls are synchronous (boto3); the build runs them with ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,11 @@ class S3Cache:
                 kw["aws_secret_access_key"] = self.attrs.get("secret_access_key", "")
             self._client = boto3.client("s3", **kw)
         return self._client
+
+    def location(self) -> str:
+        """Where this cache lives, as the key of the daemon's "which blob a layer became" memory."""
+        endpoint = self.attrs.get("endpoint_url") or self.attrs.get("region") or "aws"
+        return f"s3://{endpoint}/{self.bucket}/{self.prefix}"
 
     def manifest_key(self) -> str:
         return f"{self.prefix}manifests/{self.name}"
@@ -97,3 +106,32 @@ class S3Cache:
             return n
         except (BotoCoreError, ClientError) as exc:
             raise Unavailable(f"s3 cache: reading {key}: {exc}") from exc
+
+
+def gzip_file(src: Path, dst: Path) -> tuple[str, int]:
+    """Compress a layer tar (any compression is undone first) into ``dst``; its digest and size."""
+    from dockwright.diff.compression import compressing_writer, decompressing_reader
+
+    h = hashlib.sha256()
+    size = 0
+
+    class _Hashing:
+        def __init__(self, f: Any) -> None:
+            self.f = f
+
+        def write(self, b: bytes) -> int:
+            nonlocal size
+            h.update(b)
+            size += len(b)
+            return int(self.f.write(b))
+
+        def flush(self) -> None:
+            self.f.flush()
+
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        w = compressing_writer(_Hashing(fout), "gzip")  # type: ignore[arg-type]
+        reader = decompressing_reader(fin)
+        while data := reader.read(4 << 20):
+            w.write(data)
+        w.close()
+    return "sha256:" + h.hexdigest(), size
