@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("distribution:PULL", "Download an image from a registry"),
     "push": ("distribution:PUSH", "Upload an image to a registry"),
     "rmi": ("image:RM", "Remove one or more images"),
+    "search": ("distribution:SEARCH", "Search Docker Hub for images"),
     "save": ("image_io:SAVE", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "tag": ("image:TAG", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
 }

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ..distribution import fetch
+from ..distribution import fetch, search
 from ..distribution import manifest as mf
 from ..distribution.auth import ANONYMOUS, Credentials, creds_from_json, parse_registry_auth
 from ..distribution.client import RegistryClient, pick_endpoint
@@ -279,6 +279,21 @@ class DistributionService:
                 raise Unauthorized(f"login attempt to {ep.base}/v2/ failed with status: {resp.status} "
                                    f"{resp.reason or ''}".rstrip())
         return {"Status": "Login Succeeded", "IdentityToken": ""}
+
+    # -- search --------------------------------------------------------------------------------
+    async def search(self, term: str, limit: int, filters: dict[str, list[str]], auth: str | None
+                     ) -> list[dict[str, Any]]:
+        """``GET /images/search``: the registry the term names, asked on its v1 search endpoint."""
+        if not term:
+            raise InvalidParameter("a search term is required")
+        n = search.check_limit(limit)
+        search.apply_filters([], filters)  # bad filter values fail before the registry is asked
+        domain, what = search.split_term(term)
+        creds, _ = parse_registry_auth(auth)
+        async with self._session() as session:
+            ep = await self._endpoint(session, domain)
+            results = await search.query(session, ep, creds, what, n)
+        return search.apply_filters(results, filters)
 
     # -- inspect -------------------------------------------------------------------------------
     async def inspect_distribution(self, name: str, auth: str | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from dockwright.errors import DockwrightError, NotFound
 from .auth.base import Access, AccessController, Anonymous
 from .config import Config, make_driver
 from .errcode import NAME_UNKNOWN, UNKNOWN, UNSUPPORTED, RegistryError
-from .handlers import blobs, manifests, referrers, tags, uploads
+from .handlers import blobs, manifests, referrers, search, tags, uploads
 from .handlers.base import NOTES, STATE, Ctx, State, json_response
 from .metrics import Metrics
 from .names import check_name
@@ -87,6 +87,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         request[NOTES]["route"] = "catalog"
         await _authorize(request, state, [Access("registry", "catalog", "*")])
         return await tags.catalog(Ctx(request, state))
+    if path == "/v1/search":
+        request[NOTES]["route"] = "search"
+        if request.method not in ("GET", "HEAD"):
+            raise RegistryError(UNSUPPORTED, f"{request.method} is not supported on search", headers={"Allow": "GET"})
+        await _authorize(request, state, [Access("registry", "catalog", "*")])
+        return await search.search(Ctx(request, state))
     for rx, route, methods in ROUTES:
         m = rx.match(path)
         if not m:
@@ -263,6 +269,7 @@ def make_app(cfg: Config, driver: Any = None, state: State | None = None) -> web
     app.router.add_route("*", "/auth/token", token)
     app.router.add_route("*", "/v2", dispatch)
     app.router.add_route("*", "/v2/{tail:.*}", dispatch)
+    app.router.add_route("*", "/v1/search", dispatch)
 
     async def _cleanup(_app: web.Application) -> None:
         if st.proxy is not None:

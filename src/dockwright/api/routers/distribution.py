@@ -1,4 +1,5 @@
-"""``/images/{name}/push``, ``/auth``, ``/distribution/{name}/json``; and the pull stream.
+"""``/images/{name}/push``, ``/images/search``, ``/auth``, ``/distribution/{name}/json``; and the
+pull stream.
 
 Progress goes out as JSON lines. Until the first line is written an error is
 an ordinary JSON error with its status (unknown tag 404, bad credentials 401);
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ...errors import DockwrightError, InvalidParameter
-from ..params import qstr
+from ..params import qint, qstr
 from ..server import DAEMON_KEY, Routes, json_response
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,16 @@ async def auth(request: web.Request) -> web.Response:
     return json_response(await _svc(request).login(body))
 
 
+async def search(request: web.Request) -> web.Response:
+    from ...daemon.filters import parse_filters
+    from ...distribution.search import FILTERS
+
+    filters = parse_filters(request.query.get("filters"), FILTERS)
+    limit = qint(request, "limit", 0) or 0
+    result = await _svc(request).search(qstr(request, "term"), limit, filters, request.headers.get("X-Registry-Auth"))
+    return json_response(result)
+
+
 async def inspect(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     return json_response(await _svc(request).inspect_distribution(name, request.headers.get("X-Registry-Auth")))
@@ -107,5 +118,6 @@ async def inspect(request: web.Request) -> web.Response:
 
 def register(r: Routes) -> None:
     r.post("/images/{name:.*}/push", push)
+    r.get("/images/search", search)
     r.post("/auth", auth)
     r.get("/distribution/{name:.*}/json", inspect)

@@ -1,14 +1,15 @@
-"""``pull``, ``push``, ``login``, ``logout``: registry commands as the docker CLI has them."""
+"""``pull``, ``push``, ``login``, ``logout``, ``search``: registry commands as the docker CLI has them."""
 
 from __future__ import annotations
 
 import getpass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from dockwright.cli.commands.dockerconfig import DockerConfig, registry_auth_header, server_key
 from dockwright.cli.context import Cli
 from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.formatter import RowContext
 from dockwright.cli.jsonmessage import display
 from dockwright.errors import InvalidParameter
 
@@ -186,4 +187,78 @@ LOGOUT = CommandSpec(
     short="Log out from a registry",
     run=run_logout,
     max_args=1,
+)
+
+# --------------------------------------------------------------------------- search
+
+
+class SearchRow(RowContext):
+    FIELDS: ClassVar[dict[str, str]] = {
+        "Name": "NAME",
+        "Description": "DESCRIPTION",
+        "StarCount": "STARS",
+        "IsOfficial": "OFFICIAL",
+        "IsAutomated": "AUTOMATED",
+    }
+
+    def __init__(self, result: dict[str, Any], trunc: bool) -> None:
+        self.r = result
+        self.trunc = trunc
+
+    def Name(self) -> str:
+        return str(self.r.get("name", ""))
+
+    def Description(self) -> str:
+        desc = str(self.r.get("description") or "").replace("\n", " ").replace("\r", " ")
+        return desc[:SEARCH_DESC_WIDTH - 1] + "…" if self.trunc and len(desc) > SEARCH_DESC_WIDTH else desc
+
+    def StarCount(self) -> str:
+        return str(int(self.r.get("star_count") or 0))
+
+    def IsOfficial(self) -> str:
+        return "[OK]" if self.r.get("is_official") else ""
+
+    def IsAutomated(self) -> str:
+        return "[OK]" if self.r.get("is_automated") else ""
+
+
+SEARCH_DESC_WIDTH = 45
+SEARCH_TABLE = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+
+
+def run_search(cli: Cli, ns: SimpleNamespace) -> int:
+    from dockwright.cli.commands.common import parse_filters
+    from dockwright.cli.formatter import render
+
+    term = ns.args[0]
+    first, sep, _ = term.partition("/")
+    domain = first if sep and ("." in first or ":" in first or first == "localhost") else "docker.io"
+    params: dict[str, Any] = {"term": term}
+    if ns.limit:
+        params["limit"] = ns.limit
+    filters = parse_filters(ns.filter, SEARCH)
+    if filters:
+        params["filters"] = filters
+    results = cli.client.get_json("/images/search", params=params,
+                                  headers={"X-Registry-Auth": _auth_for(cli, domain)}) or []
+    fmt = ns.format or ""
+    if not fmt or fmt == "table":
+        fmt = SEARCH_TABLE
+    cli.stdout.write(render([SearchRow(r, not ns.no_trunc) for r in results], fmt, SearchRow.FIELDS))
+    return 0
+
+
+SEARCH = CommandSpec(
+    name="search",
+    usage="[OPTIONS] TERM",
+    short="Search Docker Hub for images",
+    run=run_search,
+    min_args=1,
+    max_args=1,
+    flags=[
+        Flag("filter", "f", "list", help="Filter output based on conditions provided", metavar="filter"),
+        Flag("format", "", "string", help="Pretty-print search using a Go template", metavar="string"),
+        Flag("limit", "", "int", help="Max number of search results", metavar="int"),
+        Flag("no-trunc", "", help="Don't truncate output"),
+    ],
 )
