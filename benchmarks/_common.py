@@ -48,6 +48,14 @@ class Engine:
         self.docker(*args, input=input)
         return time.perf_counter() - t
 
+    def timed_ours(self, *args: str) -> float:
+        """The same command through our CLI (``dockwright ARGS``), which speaks to any engine."""
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "dockwright", *args], env=self.env(), capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"[{self.name}] dockwright {' '.join(args)}: {r.stderr.decode(errors='replace')}")
+        return time.perf_counter() - t
+
 
 @dataclass
 class Results:

@@ -61,6 +61,11 @@ def main() -> None:
 
         alternate(engs, args.runs, run_true)
 
+        def run_true_ours(e: Engine, i: int) -> None:
+            res.add("run --rm true (our CLI)", e.name, e.timed_ours("run", "--rm", *rt.get(e.name, []), image, "true"))
+
+        alternate(engs, args.runs, run_true_ours)
+
         def run_many(e: Engine, i: int) -> None:
             t = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(args.concurrent) as ex:
