@@ -99,8 +99,14 @@ def _cgroup_parent() -> Iterator[None]:
     with open("/proc/self/mountinfo") as f:
         mnts = [line.split()[4] for line in f if line.split(" - ")[1].split()[0] in ("cgroup", "cgroup2")]
     for mnt in mnts:
-        if os.path.isdir(os.path.join(mnt, CG_PARENT)):
-            os.rmdir(os.path.join(mnt, CG_PARENT))
+        parent = os.path.join(mnt, CG_PARENT)
+        if os.path.isdir(parent):
+            # a runtime that lost a race with a kill may leave an empty child (seen once with crun
+            # under a loaded CI run): remove it too, so nothing of ours stays on the host
+            for child in os.listdir(parent):
+                if child.startswith("ct-") and os.path.isdir(os.path.join(parent, child)):
+                    os.rmdir(os.path.join(parent, child))
+            os.rmdir(parent)
 
 
 def _not_found(stderr: str) -> bool:
