@@ -8,7 +8,7 @@ also cheaper to import than argparse, which matters for start-up time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -136,6 +136,14 @@ def _store(ns: SimpleNamespace, flag: Flag, value: str, spec: CommandSpec) -> No
         setattr(ns, flag.dest, value)
 
 
+def _value_after(rest: Iterator[str], flag: str, spec: CommandSpec) -> str:
+    """The value of a flag given as its own argument (``--name value``, ``-n value``)."""
+    value = next(rest, None)
+    if value is None:
+        raise UsageError(f"flag needs an argument: {flag}", spec)
+    return value
+
+
 def parse(spec: CommandSpec, argv: Sequence[str], invoked: str) -> SimpleNamespace:
     """Parse ``argv`` (after the command words) into a namespace with ``.args`` and one attribute per flag."""
     flags = [*spec.flags, HELP_FLAG]
@@ -144,15 +152,13 @@ def parse(spec: CommandSpec, argv: Sequence[str], invoked: str) -> SimpleNamespa
     by_short.setdefault("h", HELP_FLAG)
     ns = SimpleNamespace(**{f.dest: f.initial() for f in flags})
     args: list[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        i += 1
+    rest = iter(argv)
+    for a in rest:
         if not spec.interspersed and args:
             args.append(a)
             continue
         if a == "--":
-            args.extend(argv[i:])
+            args.extend(rest)
             break
         if a.startswith("--") and len(a) > 2:
             name, eq, value = a[2:].partition("=")
@@ -162,12 +168,7 @@ def parse(spec: CommandSpec, argv: Sequence[str], invoked: str) -> SimpleNamespa
             if flag.kind == "bool":
                 setattr(ns, flag.dest, _bool_value(flag, value, spec) if eq else True)
                 continue
-            if not eq:
-                if i >= len(argv):
-                    raise UsageError(f"flag needs an argument: --{name}", spec)
-                value = argv[i]
-                i += 1
-            _store(ns, flag, value, spec)
+            _store(ns, flag, value if eq else _value_after(rest, f"--{name}", spec), spec)
             continue
         if a.startswith("-") and len(a) > 1:
             j = 1
@@ -187,10 +188,7 @@ def parse(spec: CommandSpec, argv: Sequence[str], invoked: str) -> SimpleNamespa
                 if value.startswith("="):
                     value = value[1:]
                 elif not value:
-                    if i >= len(argv):
-                        raise UsageError(f"flag needs an argument: '{c}' in -{c}", spec)
-                    value = argv[i]
-                    i += 1
+                    value = _value_after(rest, f"'{c}' in -{c}", spec)
                 _store(ns, flag, value, spec)
                 break
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from dockwright.cli.tabwriter import tabwrite
@@ -45,6 +46,14 @@ def is_table(fmt: str) -> bool:
     return fmt.startswith(TABLE_PREFIX)
 
 
+def or_default(fmt: str, table: str, *, quiet: bool = False) -> str:
+    """The ``--format`` to use: the given one, or for none (or the bare word ``table``) the command's own
+    table, or just the IDs with ``-q``."""
+    if fmt and fmt != TABLE_PREFIX:
+        return fmt
+    return "{{.ID}}" if quiet else table
+
+
 def prepare(fmt: str) -> str:
     """docker's ``preFormat``: drop ``table``, trim spaces, turn ``\\t``/``\\n`` escapes into characters."""
     if fmt == "json":
@@ -53,33 +62,46 @@ def prepare(fmt: str) -> str:
     return body.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
 
 
-def render(rows: Iterable[RowContext], fmt: str, fields: dict[str, str]) -> str:
-    """The whole output for ``rows`` in format ``fmt``."""
-    from dockwright.cli.gotemplate import HEADER_FUNCS, Template, TemplateError
+@contextmanager
+def template_errors() -> Iterator[None]:
+    """A template that does not parse or run is the user's mistake, worded as docker words it."""
+    from dockwright.cli.gotemplate import TemplateError
 
     try:
+        yield
+    except TemplateError as exc:
+        raise InvalidParameter(f"template parsing error: {exc}") from None
+
+
+def render(rows: Iterable[RowContext], fmt: str, fields: dict[str, str]) -> str:
+    """The whole output for ``rows`` in format ``fmt``: a table through the tab writer, or a line per row."""
+    from dockwright.cli.gotemplate import HEADER_FUNCS, Template
+
+    with template_errors():
         tmpl = Template(prepare(fmt))
         body = "".join(tmpl.execute(row) + "\n" for row in rows)
         if not is_table(fmt):
             return body
         header = tmpl.execute(dict(fields), funcs=HEADER_FUNCS)
-    except TemplateError as exc:
-        raise InvalidParameter(f"template parsing error: {exc}") from None
     return tabwrite(header + "\n" + body)
 
 
-def render_each(items: Iterable[Any], fmt: str) -> Iterator[str]:
-    """``inspect``-style: one template execution per item (API objects), each followed by a newline."""
-    from dockwright.cli.apitypes import NULL_KINDS
-    from dockwright.cli.gotemplate import Template, TemplateError
+class ItemTemplate:
+    """``--format`` over API objects (inspect, info, events): parsed once, then run for each item."""
 
-    try:
-        tmpl = Template(prepare(fmt))
-        for item in items:
-            yield tmpl.execute(item, typed_nils=NULL_KINDS) + "\n"
-    except TemplateError as exc:
-        raise InvalidParameter(f"template parsing error: {exc}") from None
+    def __init__(self, fmt: str) -> None:
+        from dockwright.cli.gotemplate import Template
+
+        with template_errors():
+            self._tmpl = Template(prepare(fmt))
+
+    def __call__(self, item: Any) -> str:
+        """``item`` rendered, with the newline that ends it."""
+        from dockwright.cli.apitypes import NULL_KINDS
+
+        with template_errors():
+            return self._tmpl.execute(item, typed_nils=NULL_KINDS) + "\n"
 
 
 def render_one(item: Any, fmt: str) -> str:
-    return "".join(render_each([item], fmt))
+    return ItemTemplate(fmt)(item)

@@ -27,6 +27,13 @@ def _error_of(msg: dict[str, Any]) -> str | None:
     return None
 
 
+def raise_for_error(msg: dict[str, Any]) -> None:
+    """A stream reports failure in-band: raise it as ``StreamError`` so the command ends with it."""
+    err = _error_of(msg)
+    if err is not None:
+        raise StreamError(err)
+
+
 def line_of(msg: dict[str, Any]) -> str | None:
     """The text docker prints for ``msg`` on a non-terminal, or ``None`` to print nothing."""
     progress = msg.get("progress")
@@ -62,15 +69,18 @@ def display(
         _handle(msg, out, on_aux)
 
 
-def _handle(msg: dict[str, Any], out: TextIO, on_aux: Callable[[Any], None] | None) -> None:
-    err = _error_of(msg)
-    if err is not None:
-        raise StreamError(err)
+def _text_of(msg: dict[str, Any], on_aux: Callable[[Any], None] | None) -> str | None:
+    """What to print for a message that is not a progress update: errors raise, ``aux`` goes to ``on_aux``."""
+    raise_for_error(msg)
     if "aux" in msg:
         if on_aux is not None:
             on_aux(msg["aux"])
-        return
-    text = line_of(msg)
+        return None
+    return line_of(msg)
+
+
+def _handle(msg: dict[str, Any], out: TextIO, on_aux: Callable[[Any], None] | None) -> None:
+    text = _text_of(msg, on_aux)
     if text:
         out.write(text)
         out.flush()
@@ -100,13 +110,6 @@ def _display_rich(messages: Iterable[dict[str, Any]], out: TextIO,
                     kw["completed"] = current
                 progress.update(tasks[ident], **kw)
                 continue
-            err = _error_of(msg)
-            if err is not None:
-                raise StreamError(err)
-            if "aux" in msg:
-                if on_aux is not None:
-                    on_aux(msg["aux"])
-                continue
-            text = line_of(msg)
+            text = _text_of(msg, on_aux)
             if text:
                 progress.console.print(text.rstrip("\n"), markup=False, highlight=False)

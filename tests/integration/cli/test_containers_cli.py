@@ -174,82 +174,85 @@ def test_container_prune(dw_daemon: Any, busybox_image: str, names: list[str]) -
     assert "Total reclaimed space" not in r.stdout
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-def test_run_interactive_tty_in_tmux(dw_daemon: Any, busybox_image: str, names: list[str]) -> None:
-    session, name = uniq("dwc-tmux"), uniq()
-    names.append(name)
-    env_host = dw_daemon.env["DOCKWRIGHT_HOST"]
-    cmd = (f"env DOCKWRIGHT_HOST={env_host} {' '.join(DW)} run -it --rm --name {name} {busybox_image} sh; "
-           "echo EXIT=$?; sleep 60")
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
-    def pane() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+
+class Tmux:
+    """A detached tmux session running ``cmd`` on a terminal of ``width`` x ``height``; killed on exit."""
+
+    def __init__(self, cmd: str, width: int, height: int) -> None:
+        self.session = uniq("dwc-tmux")
+        self.cmd, self.width, self.height = cmd, width, height
+
+    def __enter__(self) -> Tmux:
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", str(self.width),
+                        "-y", str(self.height), self.cmd], check=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+
+    def pane(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.session], capture_output=True,
                               text=True).stdout
 
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd], check=True)
-    try:
-        assert until(lambda: "/ #" in pane(), 20), pane()
-        time.sleep(0.3)
-        subprocess.run(["tmux", "send-keys", "-t", session, "stty size; echo $TERM; tty", "Enter"], check=True)
-        assert until(lambda: "30 100" in pane() and "/dev/pts/0" in pane()), pane()
-        subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=True)
-        time.sleep(0.3)
-        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
-        assert until(lambda: "40 120" in pane()), pane()
-        subprocess.run(["tmux", "send-keys", "-t", session, "exit 6", "Enter"], check=True)
-        assert until(lambda: "EXIT=6" in pane()), pane()
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+
+    def resize(self, width: int, height: int) -> None:
+        subprocess.run(["tmux", "resize-window", "-t", self.session, "-x", str(width), "-y", str(height)],
+                       check=True)
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def dw_shell(d: Any) -> str:
+    """How a shell inside tmux runs our CLI against ``d``."""
+    return f"env DOCKWRIGHT_HOST={d.env['DOCKWRIGHT_HOST']} {' '.join(DW)}"
+
+
+@needs_tmux
+def test_run_interactive_tty_in_tmux(dw_daemon: Any, busybox_image: str, names: list[str]) -> None:
+    name = uniq()
+    names.append(name)
+    cmd = f"{dw_shell(dw_daemon)} run -it --rm --name {name} {busybox_image} sh; echo EXIT=$?; sleep 60"
+    with Tmux(cmd, 100, 30) as t:
+        assert until(lambda: "/ #" in t.pane(), 20), t.pane()
+        time.sleep(0.3)
+        t.keys("stty size; echo $TERM; tty", "Enter")
+        assert until(lambda: "30 100" in t.pane() and "/dev/pts/0" in t.pane()), t.pane()
+        t.resize(120, 40)
+        time.sleep(0.3)
+        t.keys("stty size", "Enter")
+        assert until(lambda: "40 120" in t.pane()), t.pane()
+        t.keys("exit 6", "Enter")
+        assert until(lambda: "EXIT=6" in t.pane()), t.pane()
+
+
+@needs_tmux
 def test_exec_interactive_tty_in_tmux(dw_daemon: Any, busybox_image: str, names: list[str]) -> None:
-    session, name = uniq("dwc-tmux"), uniq()
+    name = uniq()
     names.append(name)
     dw(dw_daemon, "run", "-d", "--name", name, busybox_image, "sleep", "300")
-    env_host = dw_daemon.env["DOCKWRIGHT_HOST"]
-    cmd = f"env DOCKWRIGHT_HOST={env_host} {' '.join(DW)} exec -it {name} sh; echo EXIT=$?; sleep 60"
-
-    def pane() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                              text=True).stdout
-
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "90", "-y", "25", cmd], check=True)
-    try:
-        assert until(lambda: "/ #" in pane(), 20), pane()
+    with Tmux(f"{dw_shell(dw_daemon)} exec -it {name} sh; echo EXIT=$?; sleep 60", 90, 25) as t:
+        assert until(lambda: "/ #" in t.pane(), 20), t.pane()
         time.sleep(0.5)  # the size follows the start (the daemon does not apply ExecStartConfig.ConsoleSize)
-        subprocess.run(["tmux", "send-keys", "-t", session, "stty size; exit 3", "Enter"], check=True)
-        assert until(lambda: "EXIT=3" in pane()), pane()
-        assert "25 90" in pane()
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        t.keys("stty size; exit 3", "Enter")
+        assert until(lambda: "EXIT=3" in t.pane()), t.pane()
+        assert "25 90" in t.pane()
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@needs_tmux
 def test_detach_keys_then_attach(dw_daemon: Any, busybox_image: str, names: list[str]) -> None:
-    session, name = uniq("dwc-tmux"), uniq()
+    name = uniq()
     names.append(name)
-    env_host = dw_daemon.env["DOCKWRIGHT_HOST"]
-    prefix = f"env DOCKWRIGHT_HOST={env_host} {' '.join(DW)}"
-
-    def pane() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                              text=True).stdout
-
-    def keys(*k: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", session, *k], check=True)
-
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-                    f"{prefix} run -it --name {name} {busybox_image} sh; echo RUN=$?; "
-                    f"{prefix} attach {name}; echo ATTACH=$?; sleep 60"], check=True)
-    try:
-        assert until(lambda: "/ #" in pane(), 20), pane()
-        keys("C-p", "C-q")
-        assert until(lambda: "RUN=0" in pane()), pane()
+    prefix = dw_shell(dw_daemon)
+    cmd = (f"{prefix} run -it --name {name} {busybox_image} sh; echo RUN=$?; "
+           f"{prefix} attach {name}; echo ATTACH=$?; sleep 60")
+    with Tmux(cmd, 100, 30) as t:
+        assert until(lambda: "/ #" in t.pane(), 20), t.pane()
+        t.keys("C-p", "C-q")
+        assert until(lambda: "RUN=0" in t.pane()), t.pane()
         assert dw(dw_daemon, "ps", "--filter", f"name={name}", "--format", "{{.State}}").stdout == "running\n"
         time.sleep(0.5)
-        keys("echo attached; exit 7", "Enter")
-        assert until(lambda: "ATTACH=7" in pane()), pane()
-        assert "attached" in pane()
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        t.keys("echo attached; exit 7", "Enter")
+        assert until(lambda: "ATTACH=7" in t.pane()), t.pane()
+        assert "attached" in t.pane()

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,6 @@ from tests.unit.client.fake_engine import FakeEngine, Reply, error_reply, json_r
 ID1 = "sha256:" + "1dd1801ad2d5" + "4" * 52
 ID2 = "sha256:" + "24738c216b3e" + "5" * 52
 NOW = time.time()
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
-    monkeypatch.delenv("DOCKER_API_VERSION", raising=False)
-    with FakeEngine() as eng:
-        yield eng
 
 
 def dw(eng: FakeEngine, *args: str) -> int:

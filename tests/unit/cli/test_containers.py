@@ -31,13 +31,6 @@ GOLDEN = json.loads((Path(__file__).parent / "golden" / "create_bodies.json").re
 CID = "c0ffee" + "1" * 58
 
 
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
-    monkeypatch.delenv("DOCKER_API_VERSION", raising=False)
-    with FakeEngine() as eng:
-        yield eng
-
-
 def dw(eng: FakeEngine, *args: str) -> int:
     return main(["-H", eng.host, *args])
 

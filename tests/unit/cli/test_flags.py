@@ -84,3 +84,29 @@ def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Usage:  dockwright image COMMAND" in out and "  prune " in out
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("dockwright version ")
+
+
+
+def test_flag_constructors_spell_docker_help() -> None:
+    from dockwright.cli.flagspecs import bool_flag, filter_flag, int_flag, list_flag, string_flag
+
+    spec = CommandSpec("x", "[OPTIONS]", "X", lambda cli, ns: 0, flags=[
+        bool_flag("all", "Show all", short="a"),
+        list_flag("env", "Set env", short="e"),
+        filter_flag(),
+        int_flag("last", "Last n", short="n", default=-1),
+        string_flag("memory", "Memory limit", short="m", metavar="bytes"),
+        string_flag("name", "Name"),
+        bool_flag("secret", "Not shown", hidden=True),
+    ])
+    assert spec.help_text("x").split("Options:\n")[1] == (
+        "  -a, --all             Show all\n"
+        "  -e, --env list        Set env\n"
+        '  -f, --filter filter   Provide filter values (e.g. "dangling=true")\n'
+        "  -n, --last int        Last n (default -1)\n"
+        "  -m, --memory bytes    Memory limit\n"
+        "      --name string     Name\n\n"
+    )
+    ns = parse(spec, ["-ae", "A=1", "--last=3", "--name", "n"], "x")
+    assert (ns.all, ns.env, ns.filter, ns.last, ns.memory, ns.name, ns.secret) == (True, ["A=1"], [], 3, None, "n",
+                                                                                      False)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from dockwright.cli import units
-from dockwright.cli.formatter import RowContext, go_json, prepare, render
-from dockwright.cli.jsonmessage import StreamError, display, line_of
+from dockwright.cli.formatter import ItemTemplate, RowContext, go_json, or_default, prepare, render, render_one
+from dockwright.cli.jsonmessage import StreamError, display, line_of, raise_for_error
 from dockwright.cli.tabwriter import tabwrite
 from dockwright.errors import InvalidParameter
 
@@ -115,6 +117,22 @@ def test_render_plain_and_json() -> None:
         render(ROWS, "{{.Nope}}", Row.FIELDS)
 
 
+def test_or_default() -> None:
+    assert or_default("", "table {{.A}}") == "table {{.A}}"
+    assert or_default("table", "table {{.A}}") == "table {{.A}}"
+    assert or_default("", "table {{.A}}", quiet=True) == "{{.ID}}"
+    assert or_default("{{.B}}", "table {{.A}}", quiet=True) == "{{.B}}"
+    assert or_default("table {{.B}}", "table {{.A}}") == "table {{.B}}"
+
+
+def test_item_template_parsed_once_and_errors_worded_like_docker() -> None:
+    tmpl = ItemTemplate("{{.Name}}")
+    assert [tmpl({"Name": n}) for n in ("a", "b")] == ["a\n", "b\n"]
+    assert render_one({"A": [1]}, "json") == '{"A":[1]}\n'
+    with pytest.raises(InvalidParameter, match="^template parsing error: "):
+        ItemTemplate("{{.Name")
+
+
 def test_prepare() -> None:
     assert prepare("table {{.A}}\\t{{.B}}\\n") == "{{.A}}\t{{.B}}\n"
     assert prepare("json") == "{{json .}}"
@@ -151,6 +169,15 @@ def test_display_plain_stops_at_error() -> None:
     assert aux == [{"ID": "sha256:x"}]
 
 
+def test_raise_for_error() -> None:
+    raise_for_error({"stream": "fine\n"})
+    raise_for_error({"errorDetail": {}, "stream": "fine\n"})
+    with pytest.raises(StreamError, match="^from detail$"):
+        raise_for_error({"errorDetail": {"message": "from detail"}, "error": "plain"})
+    with pytest.raises(StreamError, match="^plain$"):
+        raise_for_error({"error": "plain"})
+
+
 def test_display_rich_on_a_terminal() -> None:
     out = io.StringIO()
     os.environ.setdefault("COLUMNS", "100")
@@ -177,3 +204,25 @@ def test_go_durations_and_timestamps() -> None:
     assert get_timestamp("2026-11-28T01:00:00.25+01:00", now) == "1795824000.250000000"
     with pytest.raises(InvalidParameter, match="failed to parse value as time or duration"):
         get_timestamp("yesterday", now)
+
+
+def test_write_atomically_masks_mode_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    from dockwright.cli.commands.output import write_atomically
+
+    umask = os.umask(0o022)
+    try:
+        write_atomically(str(tmp_path / "a.tar"), [b"ab", b"c"], 0o644)
+        write_atomically(str(tmp_path / "b.tar"), [b""])
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.tar").read_bytes() == b"abc"
+    assert stat.S_IMODE((tmp_path / "a.tar").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.tar").stat().st_mode) == 0o644
+
+    def broken() -> Iterator[bytes]:
+        yield b"partial"
+        raise OSError("stream broke")
+
+    with pytest.raises(OSError, match="stream broke"):
+        write_atomically(str(tmp_path / "c.tar"), broken())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar", "b.tar"]

@@ -27,8 +27,9 @@ from dockwright.build.context.dockerignore import (
     walk_context,
 )
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.jsonmessage import StreamError
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import bool_flag, list_flag, string_flag
+from dockwright.cli.jsonmessage import raise_for_error
 from dockwright.client.buildsecrets import encode_secrets, read_secret
 from dockwright.errors import InvalidParameter
 
@@ -148,8 +149,7 @@ def run_build(cli: Cli, ns: SimpleNamespace) -> int:
 def _consume(messages: Iterator[dict[str, Any]], on_aux: Any, err: TextIO) -> None:
     """``-q``: the daemon sends the build output only when it fails, then the error."""
     for msg in messages:
-        if msg.get("errorDetail") or msg.get("error"):
-            raise StreamError(str((msg.get("errorDetail") or {}).get("message") or msg.get("error")))
+        raise_for_error(msg)
         if "aux" in msg:
             on_aux(msg["aux"])
         text = str(msg.get("stream", ""))
@@ -161,8 +161,7 @@ def _consume(messages: Iterator[dict[str, Any]], on_aux: Any, err: TextIO) -> No
 
 def _plain(messages: Iterator[dict[str, Any]], out: TextIO, on_aux: Any) -> None:
     for msg in messages:
-        if msg.get("errorDetail") or msg.get("error"):
-            raise StreamError(str((msg.get("errorDetail") or {}).get("message") or msg.get("error")))
+        raise_for_error(msg)
         if "aux" in msg:
             on_aux(msg["aux"])
         elif "stream" in msg:
@@ -195,8 +194,7 @@ def _tty(messages: Iterator[dict[str, Any]], out: TextIO, on_aux: Any) -> None:
 
     with Live(render(), console=console, refresh_per_second=8) as live:
         for msg in messages:
-            if msg.get("errorDetail") or msg.get("error"):
-                raise StreamError(str((msg.get("errorDetail") or {}).get("message") or msg.get("error")))
+            raise_for_error(msg)
             if "aux" in msg:
                 on_aux(msg["aux"])
                 continue
@@ -227,24 +225,20 @@ BUILD = CommandSpec(
     min_args=0,
     max_args=1,
     flags=[
-        Flag("tag", "t", "list", help="Name and optionally a tag in the 'name:tag' format", metavar="list"),
-        Flag("file", "f", "string", help="Name of the Dockerfile (default: 'PATH/Dockerfile')", metavar="string"),
-        Flag("build-arg", "", "list", help="Set build-time variables", metavar="list"),
-        Flag("target", "", "string", help="Set the target build stage to build", metavar="string"),
-        Flag("no-cache", "", help="Do not use cache when building the image"),
-        Flag("no-cache-filter", "", "list", help="Do not cache the named stages", metavar="list"),
-        Flag("cache-from", "", "list", help="Images to consider as cache sources", metavar="strings"),
-        Flag("cache-to", "", "list", help="Cache export destinations (type=registry,ref=REF,mode=max)",
-             metavar="strings"),
-        Flag("quiet", "q", help="Suppress the build output and print image ID on success"),
-        Flag("iidfile", "", "string", help="Write the image ID to the file", metavar="string"),
-        Flag("progress", "", "string", help="Set type of progress output (plain, tty)", metavar="string"),
-        Flag("explain", "", "string",
-             help="Print why each step ran or came from the cache (text, json)", metavar="format"),
-        Flag("label", "", "list", help="Set metadata for an image", metavar="list"),
-        Flag("network", "", "string", help="Networking mode for the RUN instructions (default, host, none)",
-             metavar="string"),
-        Flag("secret", "", "list", help="Secret to expose to the build (id=ID[,src=PATH|,env=VAR])",
-             metavar="stringArray"),
+        list_flag("tag", "Name and optionally a tag in the 'name:tag' format", short="t"),
+        string_flag("file", "Name of the Dockerfile (default: 'PATH/Dockerfile')", short="f"),
+        list_flag("build-arg", "Set build-time variables"),
+        string_flag("target", "Set the target build stage to build"),
+        bool_flag("no-cache", "Do not use cache when building the image"),
+        list_flag("no-cache-filter", "Do not cache the named stages"),
+        list_flag("cache-from", "Images to consider as cache sources", metavar="strings"),
+        list_flag("cache-to", "Cache export destinations (type=registry,ref=REF,mode=max)", metavar="strings"),
+        bool_flag("quiet", "Suppress the build output and print image ID on success", short="q"),
+        string_flag("iidfile", "Write the image ID to the file"),
+        string_flag("progress", "Set type of progress output (plain, tty)"),
+        string_flag("explain", "Print why each step ran or came from the cache (text, json)", metavar="format"),
+        list_flag("label", "Set metadata for an image"),
+        string_flag("network", "Networking mode for the RUN instructions (default, host, none)"),
+        list_flag("secret", "Secret to expose to the build (id=ID[,src=PATH|,env=VAR])", metavar="stringArray"),
     ],
 )

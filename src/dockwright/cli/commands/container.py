@@ -1,21 +1,37 @@
 """The container commands that are one request per container: stop, kill, rm, logs, wait, prune...
 
-Docker's habits kept: each name is echoed as typed on success, each failure is
-printed and the command goes on with the next name, and the exit code is 1 if
-any failed.
+Docker's habits kept (``common.for_each_name``): each name is echoed as typed
+on success, each failure is printed and the command goes on with the next name,
+and the exit code is 1 if any failed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 from dockwright.cli import units
-from dockwright.cli.commands.common import filter_flag, parse_filters
+from dockwright.cli.commands.common import (
+    deleted_section,
+    for_each_name,
+    inspect_each,
+    parse_filters,
+    prune_and_report,
+)
+from dockwright.cli.commands.output import refuse_terminal, write_output
 from dockwright.cli.context import Cli
 from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.flagspecs import (
+    bool_flag,
+    change_flag,
+    filter_flag,
+    format_flag,
+    int_flag,
+    no_prompt_flag,
+    output_flag,
+    string_flag,
+)
 from dockwright.client.api import quote_name
 from dockwright.client.errors import APIError
 from dockwright.errors import InvalidParameter
@@ -23,20 +39,6 @@ from dockwright.errors import InvalidParameter
 
 def _path(name: str, tail: str = "") -> str:
     return f"/containers/{quote_name(name)}{tail}"
-
-
-def _each(cli: Cli, names: list[str], action: Callable[[str], object], *, echo: bool = True) -> int:
-    failed = False
-    for name in names:
-        try:
-            action(name)
-        except APIError as exc:
-            cli.err(f"Error response from daemon: {exc.message}")
-            failed = True
-            continue
-        if echo:
-            cli.out(name)
-    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------------- stop / restart / kill
@@ -54,19 +56,22 @@ def _stop_params(ns: SimpleNamespace) -> dict[str, Any]:
 
 def run_stop(cli: Cli, ns: SimpleNamespace) -> int:
     params = _stop_params(ns)
-    return _each(cli, ns.args, lambda n: cli.client.post(_path(n, "/stop"), params=params))
+    return for_each_name(cli, ns.args, lambda n: cli.client.post(_path(n, "/stop"), params=params))
 
 
 def run_restart(cli: Cli, ns: SimpleNamespace) -> int:
     params = _stop_params(ns)
-    return _each(cli, ns.args, lambda n: cli.client.post(_path(n, "/restart"), params=params))
+    return for_each_name(cli, ns.args, lambda n: cli.client.post(_path(n, "/restart"), params=params))
+
+
+SIGNAL_FLAG = string_flag("signal", "Signal to send to the container", short="s")
 
 
 def _stop_flags(verb: str) -> list[Flag]:
     return [
-        Flag("signal", "s", "string", help="Signal to send to the container", metavar="string"),
-        Flag("time", "t", "int", help="Seconds to wait before killing the container", metavar="int"),
-        Flag("timeout", "", "int", hidden=True, help=verb),
+        SIGNAL_FLAG,
+        int_flag("time", "Seconds to wait before killing the container", short="t"),
+        int_flag("timeout", verb, hidden=True),
     ]
 
 
@@ -80,23 +85,23 @@ RESTART = CommandSpec(name="container restart", usage="[OPTIONS] CONTAINER [CONT
 
 def run_kill(cli: Cli, ns: SimpleNamespace) -> int:
     params = {"signal": ns.signal} if ns.signal else None
-    return _each(cli, ns.args, lambda n: cli.client.post(_path(n, "/kill"), params=params))
+    return for_each_name(cli, ns.args, lambda n: cli.client.post(_path(n, "/kill"), params=params))
 
 
 KILL = CommandSpec(name="container kill", usage="[OPTIONS] CONTAINER [CONTAINER...]",
                    short="Kill one or more running containers", run=run_kill, aliases=["kill"], min_args=1,
                    max_args=None,
-                   flags=[Flag("signal", "s", "string", help="Signal to send to the container", metavar="string")])
+                   flags=[SIGNAL_FLAG])
 
 # --------------------------------------------------------------------------- pause / unpause / rename / wait
 
 
 def run_pause(cli: Cli, ns: SimpleNamespace) -> int:
-    return _each(cli, ns.args, lambda n: cli.client.post(_path(n, "/pause")))
+    return for_each_name(cli, ns.args, lambda n: cli.client.post(_path(n, "/pause")))
 
 
 def run_unpause(cli: Cli, ns: SimpleNamespace) -> int:
-    return _each(cli, ns.args, lambda n: cli.client.post(_path(n, "/unpause")))
+    return for_each_name(cli, ns.args, lambda n: cli.client.post(_path(n, "/unpause")))
 
 
 PAUSE = CommandSpec(name="container pause", usage="CONTAINER [CONTAINER...]",
@@ -132,7 +137,7 @@ def run_wait(cli: Cli, ns: SimpleNamespace) -> int:
             raise APIError(500, str(err["Message"]))
         cli.out(str(res.get("StatusCode", 0)))
 
-    return _each(cli, ns.args, wait, echo=False)
+    return for_each_name(cli, ns.args, wait, echo=False)
 
 
 WAIT = CommandSpec(name="container wait", usage="CONTAINER [CONTAINER...]",
@@ -144,38 +149,33 @@ WAIT = CommandSpec(name="container wait", usage="CONTAINER [CONTAINER...]",
 
 def run_rm(cli: Cli, ns: SimpleNamespace) -> int:
     params = {"force": ns.force, "v": ns.volumes, "link": ns.link}
-    return _each(cli, [n.strip("/") for n in ns.args], lambda n: cli.client.delete(_path(n), params=params))
+    return for_each_name(cli, [n.strip("/") for n in ns.args], lambda n: cli.client.delete(_path(n), params=params))
 
 
 RM = CommandSpec(name="container rm", usage="[OPTIONS] CONTAINER [CONTAINER...]",
                  short="Remove one or more containers", run=run_rm, aliases=["rm", "container remove"],
                  min_args=1, max_args=None,
-                 flags=[Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)"),
-                        Flag("link", "l", help="Remove the specified link"),
-                        Flag("volumes", "v", help="Remove anonymous volumes associated with the container")])
+                 flags=[bool_flag("force", "Force the removal of a running container (uses SIGKILL)", short="f"),
+                        bool_flag("link", "Remove the specified link", short="l"),
+                        bool_flag("volumes", "Remove anonymous volumes associated with the container", short="v")])
 
 PRUNE_WARNING = "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"
 
 
-def run_prune(cli: Cli, ns: SimpleNamespace) -> int:
+def run_container_prune(cli: Cli, ns: SimpleNamespace) -> int:
     filters = parse_filters(ns.filter, PRUNE)
-    if not ns.force and not cli.confirm(PRUNE_WARNING):
-        return 0
-    report = cli.client.post_json("/containers/prune", params={"filters": filters} if filters else None) or {}
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        cli.out("Deleted Containers:")
-        for cid in deleted:
-            cli.out(str(cid))
-        cli.out()
-    cli.out(f"Total reclaimed space: {units.human_size(int(report.get('SpaceReclaimed') or 0))}")
-    return 0
+
+    def prune() -> list[tuple[int, str]]:
+        report = cli.client.post_json("/containers/prune", params={"filters": filters} if filters else None) or {}
+        return [(int(report.get("SpaceReclaimed") or 0),
+                 deleted_section("Deleted Containers", report.get("ContainersDeleted") or []))]
+
+    return prune_and_report(cli, ns, PRUNE_WARNING, prune)
 
 
 PRUNE = CommandSpec(name="container prune", usage="[OPTIONS]", short="Remove all stopped containers",
-                    run=run_prune,
-                    flags=[filter_flag('Provide filter values (e.g. "until=<timestamp>")'),
-                           Flag("force", "f", help="Do not prompt for confirmation")])
+                    run=run_container_prune,
+                    flags=[filter_flag('Provide filter values (e.g. "until=<timestamp>")'), no_prompt_flag()])
 
 # --------------------------------------------------------------------------- logs
 
@@ -253,17 +253,15 @@ def run_logs(cli: Cli, ns: SimpleNamespace) -> int:
 
 LOGS = CommandSpec(name="container logs", usage="[OPTIONS] CONTAINER", short="Fetch the logs of a container",
                    run=run_logs, aliases=["logs"], min_args=1, max_args=1,
-                   flags=[Flag("details", "", help="Show extra details provided to logs"),
-                          Flag("follow", "f", help="Follow log output"),
-                          Flag("since", "", "string",
-                               help='Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative '
-                                    '(e.g. "42m" for 42 minutes)', metavar="string"),
-                          Flag("tail", "n", "string", default="all",
-                               help="Number of lines to show from the end of the logs", metavar="string"),
-                          Flag("timestamps", "t", help="Show timestamps"),
-                          Flag("until", "", "string",
-                               help='Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative '
-                                    '(e.g. "42m" for 42 minutes)', metavar="string")])
+                   flags=[bool_flag("details", "Show extra details provided to logs"),
+                          bool_flag("follow", "Follow log output", short="f"),
+                          string_flag("since", 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative '
+                                               '(e.g. "42m" for 42 minutes)'),
+                          string_flag("tail", "Number of lines to show from the end of the logs", short="n",
+                                      default="all"),
+                          bool_flag("timestamps", "Show timestamps", short="t"),
+                          string_flag("until", 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or '
+                                               'relative (e.g. "42m" for 42 minutes)')])
 
 # --------------------------------------------------------------------------- port / top / diff
 
@@ -337,26 +335,16 @@ DIFF = CommandSpec(name="container diff", usage="CONTAINER",
 
 
 def run_export(cli: Cli, ns: SimpleNamespace) -> int:
-    if not ns.output and cli.is_tty(cli.stdout):
-        raise InvalidParameter("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    refuse_terminal(cli, ns.output)
     with cli.client.open("GET", _path(ns.args[0], "/export")) as resp:
-        if ns.output:
-            from dockwright.cli.commands.container_cp import write_atomically
-
-            write_atomically(ns.output, resp.iter_chunks())
-        else:
-            out = cli.stdout_bytes
-            for chunk in resp.iter_chunks():
-                out.write(chunk)
-            out.flush()
+        write_output(cli, ns.output, resp.iter_chunks())
     return 0
 
 
 EXPORT = CommandSpec(name="container export", usage="[OPTIONS] CONTAINER",
                      short="Export a container's filesystem as a tar archive", run=run_export, aliases=["export"],
                      min_args=1, max_args=1,
-                     flags=[Flag("output", "o", "string", help="Write to a file, instead of STDOUT",
-                                 metavar="string")])
+                     flags=[output_flag()])
 
 
 def run_commit(cli: Cli, ns: SimpleNamespace) -> int:
@@ -379,13 +367,11 @@ def run_commit(cli: Cli, ns: SimpleNamespace) -> int:
 COMMIT = CommandSpec(name="container commit", usage="[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
                      short="Create a new image from a container's changes", run=run_commit, aliases=["commit"],
                      min_args=1, max_args=2,
-                     flags=[Flag("author", "a", "string",
-                                 help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")',
-                                 metavar="string"),
-                            Flag("change", "c", "list", help="Apply Dockerfile instruction to the created image",
-                                 metavar="list"),
-                            Flag("message", "m", "string", help="Commit message", metavar="string"),
-                            Flag("pause", "p", default=True, help="Pause container during commit")])
+                     flags=[string_flag("author", 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")',
+                                        short="a"),
+                            change_flag(),
+                            string_flag("message", "Commit message", short="m"),
+                            bool_flag("pause", "Pause container during commit", short="p", default=True)])
 
 
 def run_update(cli: Cli, ns: SimpleNamespace) -> int:
@@ -422,48 +408,31 @@ def run_update(cli: Cli, ns: SimpleNamespace) -> int:
         for w in res.get("Warnings") or []:
             cli.err(w)
 
-    return _each(cli, ns.args, update)
+    return for_each_name(cli, ns.args, update)
 
 
 UPDATE = CommandSpec(name="container update", usage="[OPTIONS] CONTAINER [CONTAINER...]",
                      short="Update configuration of one or more containers", run=run_update, aliases=["update"],
                      min_args=1, max_args=None,
-                     flags=[Flag("cpu-shares", "c", "int", help="CPU shares (relative weight)", metavar="int"),
-                            Flag("cpus", "", "string", help="Number of CPUs", metavar="decimal"),
-                            Flag("cpuset-cpus", "", "string", help="CPUs in which to allow execution (0-3, 0,1)",
-                                 metavar="string"),
-                            Flag("memory", "m", "string", help="Memory limit", metavar="bytes"),
-                            Flag("memory-reservation", "", "string", help="Memory soft limit", metavar="bytes"),
-                            Flag("memory-swap", "", "string",
-                                 help="Swap limit equal to memory plus swap: -1 to enable unlimited swap",
-                                 metavar="bytes"),
-                            Flag("pids-limit", "", "int", help="Tune container pids limit (set -1 for unlimited)",
-                                 metavar="int"),
-                            Flag("restart", "", "string", help="Restart policy to apply when a container exits",
-                                 metavar="string")])
+                     flags=[int_flag("cpu-shares", "CPU shares (relative weight)", short="c"),
+                            string_flag("cpus", "Number of CPUs", metavar="decimal"),
+                            string_flag("cpuset-cpus", "CPUs in which to allow execution (0-3, 0,1)"),
+                            string_flag("memory", "Memory limit", short="m", metavar="bytes"),
+                            string_flag("memory-reservation", "Memory soft limit", metavar="bytes"),
+                            string_flag("memory-swap", "Swap limit equal to memory plus swap: -1 to enable "
+                                        "unlimited swap", metavar="bytes"),
+                            int_flag("pids-limit", "Tune container pids limit (set -1 for unlimited)"),
+                            string_flag("restart", "Restart policy to apply when a container exits")])
 
 # --------------------------------------------------------------------------- inspect
 
 
 def run_inspect(cli: Cli, ns: SimpleNamespace) -> int:
-    from dockwright.cli.commands.common import print_inspect
-
-    found: list[Any] = []
-    errors: list[str] = []
-    for name in ns.args:
-        try:
-            found.append(cli.client.get_json(_path(name, "/json"), params={"size": ns.size}))
-        except APIError as exc:
-            errors.append(f"Error response from daemon: {exc.message}")
-    print_inspect(cli, ns, found)
-    for e in errors:
-        cli.err(e)
-    return 1 if errors else 0
+    return inspect_each(cli, ns, lambda name: cli.client.get_json(_path(name, "/json"), params={"size": ns.size}))
 
 
 INSPECT = CommandSpec(name="container inspect", usage="[OPTIONS] CONTAINER [CONTAINER...]",
                       short="Display detailed information on one or more containers", run=run_inspect, min_args=1,
                       max_args=None,
-                      flags=[Flag("format", "f", "string", help="Format output using a custom template",
-                                  metavar="string"),
-                             Flag("size", "s", help="Display total file sizes")])
+                      flags=[format_flag("Format output using a custom template", short="f"),
+                             bool_flag("size", "Display total file sizes", short="s")])

@@ -10,35 +10,16 @@ from __future__ import annotations
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import IO
 
+from dockwright.cli.commands.output import write_stdout_bytes
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import bool_flag
 from dockwright.client.api import quote_name
 from dockwright.client.errors import APIError
 from dockwright.errors import InvalidParameter, NotFound
-
-
-def write_atomically(path: str, chunks: Iterable[bytes]) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place, so a failure leaves no half file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".dockwright-", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)  # as a plain create would, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def split_cp_arg(arg: str) -> tuple[str, str]:
@@ -68,10 +49,7 @@ def _safe_members(tar: tarfile.TarFile, rename_from: str, rename_to: str) -> lis
 def copy_from_container(cli: Cli, container: str, src: str, dst: str) -> None:
     with cli.client.open("GET", f"/containers/{quote_name(container)}/archive", params={"path": src}) as resp:
         if dst == "-":
-            out = cli.stdout_bytes
-            for chunk in resp.iter_chunks():
-                out.write(chunk)
-            out.flush()
+            write_stdout_bytes(cli, resp.iter_chunks())
             return
         with tempfile.TemporaryFile() as spool:
             for chunk in resp.iter_chunks():
@@ -142,8 +120,8 @@ CP = CommandSpec(
     min_args=2,
     max_args=2,
     flags=[
-        Flag("archive", "a", help="Archive mode (copy all uid/gid information)"),
-        Flag("follow-link", "L", help="Always follow symbol link in SRC_PATH"),
-        Flag("quiet", "q", help="Suppress progress output during copy"),
+        bool_flag("archive", "Archive mode (copy all uid/gid information)", short="a"),
+        bool_flag("follow-link", "Always follow symbol link in SRC_PATH", short="L"),
+        bool_flag("quiet", "Suppress progress output during copy", short="q"),
     ],
 )

@@ -7,10 +7,11 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from dockwright.cli import units
-from dockwright.cli.commands.common import filter_flag, format_flag, parse_filters
+from dockwright.cli.commands.common import parse_filters
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.formatter import RowContext, render
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import all_containers_flag, bool_flag, filter_flag, format_flag, int_flag, no_trunc_flag
+from dockwright.cli.formatter import RowContext, or_default, render
 
 DEFAULT_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 _ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
@@ -184,13 +185,8 @@ class ContainerRow(RowContext):
 
 
 def ps_format(fmt: str, quiet: bool, size: bool) -> str:
-    if not fmt or fmt == "table":
-        if quiet:
-            return "{{.ID}}"
-        return DEFAULT_TABLE + ("\t{{.Size}}" if size else "")
-    if quiet:
-        return "{{.ID}}"
-    return fmt
+    """``-q`` wins over any ``--format``, as in docker."""
+    return "{{.ID}}" if quiet else or_default(fmt, DEFAULT_TABLE + ("\t{{.Size}}" if size else ""))
 
 
 def run_ps(cli: Cli, ns: SimpleNamespace) -> int:
@@ -218,14 +214,13 @@ PS = CommandSpec(
     run=run_ps,
     aliases=["ps", "container list", "container ps"],
     flags=[
-        Flag("all", "a", help="Show all containers (default shows just running)"),
+        all_containers_flag(),
         filter_flag("Filter output based on conditions provided"),
         format_flag(),
-        Flag("last", "n", "int", default=-1, help="Show n last created containers (includes all states)",
-             metavar="int"),
-        Flag("latest", "l", help="Show the latest created container (includes all states)"),
-        Flag("no-trunc", help="Don't truncate output"),
-        Flag("quiet", "q", help="Only display container IDs"),
-        Flag("size", "s", help="Display total file sizes"),
+        int_flag("last", "Show n last created containers (includes all states)", short="n", default=-1),
+        bool_flag("latest", "Show the latest created container (includes all states)", short="l"),
+        no_trunc_flag(),
+        bool_flag("quiet", "Only display container IDs", short="q"),
+        bool_flag("size", "Display total file sizes", short="s"),
     ],
 )

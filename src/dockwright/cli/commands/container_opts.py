@@ -11,104 +11,105 @@ are looked up in the caller's environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from dockwright.cli.flags import CommandSpec, Flag, UsageError
+from dockwright.cli.flagspecs import bool_flag, int_flag, list_flag, platform_flag, string_flag
 from dockwright.errors import InvalidParameter
 
+T = TypeVar("T")
+
+# the flags ``exec`` (and ``start``/``attach`` the detach keys) share with ``run``/``create``
+DETACH_KEYS = string_flag("detach-keys", "Override the key sequence for detaching a container")
+ENV = list_flag("env", "Set environment variables", short="e")
+ENV_FILE = list_flag("env-file", "Read in a file of environment variables")
+INTERACTIVE = bool_flag("interactive", "Keep STDIN open even if not attached", short="i")
+TTY = bool_flag("tty", "Allocate a pseudo-TTY", short="t")
+WORKDIR = string_flag("workdir", "Working directory inside the container", short="w")
+
 RUN_ONLY_FLAGS = [
-    Flag("detach", "d", help="Run container in background and print container ID"),
-    Flag("detach-keys", "", "string", help="Override the key sequence for detaching a container",
-         metavar="string"),
-    Flag("rm", "", help="Automatically remove the container and its associated anonymous volumes when it exits"),
-    Flag("sig-proxy", "", default=True, help="Proxy received signals to the process"),
+    bool_flag("detach", "Run container in background and print container ID", short="d"),
+    DETACH_KEYS,
+    bool_flag("rm", "Automatically remove the container and its associated anonymous volumes when it exits"),
+    bool_flag("sig-proxy", "Proxy received signals to the process", default=True),
 ]
 
 CREATE_FLAGS = [
-    Flag("add-host", "", "list", help="Add a custom host-to-IP mapping (host:ip)", metavar="list"),
-    Flag("attach", "a", "list", help="Attach to STDIN, STDOUT or STDERR", metavar="list"),
-    Flag("blkio-weight", "", "int", default=0, help="Block IO (relative weight), between 10 and 1000, or 0 to "
-         "disable", metavar="uint16"),
-    Flag("cgroup-parent", "", "string", help="Optional parent cgroup for the container", metavar="string"),
-    Flag("cgroupns", "", "string", help="Cgroup namespace to use (host|private)", metavar="string"),
-    Flag("cidfile", "", "string", help="Write the container ID to the file", metavar="string"),
-    Flag("cpu-period", "", "int", default=0, help="Limit CPU CFS (Completely Fair Scheduler) period",
-         metavar="int"),
-    Flag("cpu-quota", "", "int", default=0, help="Limit CPU CFS (Completely Fair Scheduler) quota", metavar="int"),
-    Flag("cpuset-mems", "", "string", help="MEMs in which to allow execution (0-3, 0,1)", metavar="string"),
-    Flag("dns", "", "list", help="Set custom DNS servers", metavar="list"),
-    Flag("dns-option", "", "list", help="Set DNS options", metavar="list"),
-    Flag("dns-search", "", "list", help="Set custom DNS search domains", metavar="list"),
-    Flag("domainname", "", "string", help="Container NIS domain name", metavar="string"),
-    Flag("group-add", "", "list", help="Add additional groups to join", metavar="list"),
-    Flag("ipc", "", "string", help="IPC mode to use", metavar="string"),
-    Flag("log-driver", "", "string", help="Logging driver for the container", metavar="string"),
-    Flag("log-opt", "", "list", help="Log driver options", metavar="list"),
-    Flag("memory-reservation", "", "string", help="Memory soft limit", metavar="bytes"),
-    Flag("oom-score-adj", "", "int", default=0, help="Tune host's OOM preferences (-1000 to 1000)", metavar="int"),
-    Flag("pid", "", "string", help="PID namespace to use", metavar="string"),
-    Flag("publish-all", "P", help="Publish all exposed ports to random ports"),
-    Flag("userns", "", "string", help="User namespace to use", metavar="string"),
-    Flag("uts", "", "string", help="UTS namespace to use", metavar="string"),
-    Flag("volumes-from", "", "list", help="Mount volumes from the specified container(s)", metavar="list"),
-    Flag("cap-add", "", "list", help="Add Linux capabilities", metavar="list"),
-    Flag("cap-drop", "", "list", help="Drop Linux capabilities", metavar="list"),
-    Flag("cpu-shares", "c", "int", default=0, help="CPU shares (relative weight)", metavar="int"),
-    Flag("cpus", "", "string", help="Number of CPUs", metavar="decimal"),
-    Flag("cpuset-cpus", "", "string", help="CPUs in which to allow execution (0-3, 0,1)", metavar="string"),
-    Flag("device", "", "list", help="Add a host device to the container", metavar="list"),
-    Flag("entrypoint", "", "string", help="Overwrite the default ENTRYPOINT of the image", metavar="string"),
-    Flag("env", "e", "list", help="Set environment variables", metavar="list"),
-    Flag("env-file", "", "list", help="Read in a file of environment variables", metavar="list"),
-    Flag("expose", "", "list", help="Expose a port or a range of ports", metavar="list"),
-    Flag("health-cmd", "", "string", help="Command to run to check health", metavar="string"),
-    Flag("health-interval", "", "string", help="Time between running the check (ms|s|m|h) (default 0s)",
-         metavar="duration"),
-    Flag("health-retries", "", "int", default=0, help="Consecutive failures needed to report unhealthy",
-         metavar="int"),
-    Flag("health-start-period", "", "string",
-         help="Start period for the container to initialize before starting health-retries countdown "
-              "(ms|s|m|h) (default 0s)", metavar="duration"),
-    Flag("health-timeout", "", "string", help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)",
-         metavar="duration"),
-    Flag("hostname", "h", "string", help="Container host name", metavar="string"),
-    Flag("init", "", help="Run an init inside the container that forwards signals and reaps processes"),
-    Flag("interactive", "i", help="Keep STDIN open even if not attached"),
-    Flag("label", "l", "list", help="Set meta data on a container", metavar="list"),
-    Flag("label-file", "", "list", help="Read in a line delimited file of labels", metavar="list"),
-    Flag("memory", "m", "string", help="Memory limit", metavar="bytes"),
-    Flag("memory-swap", "", "string",
-         help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap", metavar="bytes"),
-    Flag("name", "", "string", help="Assign a name to the container", metavar="string"),
-    Flag("network", "", "string", help="Connect a container to a network", metavar="network"),
-    Flag("net", "", "string", hidden=True),
-    Flag("no-healthcheck", "", help="Disable any container-specified HEALTHCHECK"),
-    Flag("oom-kill-disable", "", help="Disable OOM Killer"),
-    Flag("pids-limit", "", "int", default=0, help="Tune container pids limit (set -1 for unlimited)",
-         metavar="int"),
-    Flag("platform", "", "string", help="Set platform if server is multi-platform capable", metavar="string"),
-    Flag("privileged", "", help="Give extended privileges to this container"),
-    Flag("publish", "p", "list", help="Publish a container's port(s) to the host", metavar="list"),
-    Flag("pull", "", "string", default="missing",
-         help='Pull image before running ("always", "missing", "never")', metavar="string"),
-    Flag("quiet", "q", help="Suppress the pull output"),
-    Flag("read-only", "", help="Mount the container's root filesystem as read only"),
-    Flag("restart", "", "string", default="no", help="Restart policy to apply when a container exits",
-         metavar="string"),
-    Flag("runtime", "", "string", help="Runtime to use for this container", metavar="string"),
-    Flag("security-opt", "", "list", help="Security Options", metavar="list"),
-    Flag("shm-size", "", "string", help="Size of /dev/shm", metavar="bytes"),
-    Flag("stop-signal", "", "string", help="Signal to stop the container", metavar="string"),
-    Flag("stop-timeout", "", "int", help="Timeout (in seconds) to stop a container", metavar="int"),
-    Flag("sysctl", "", "list", help="Sysctl options", metavar="map"),
-    Flag("tmpfs", "", "list", help="Mount a tmpfs directory", metavar="list"),
-    Flag("tty", "t", help="Allocate a pseudo-TTY"),
-    Flag("ulimit", "", "list", help="Ulimit options", metavar="ulimit"),
-    Flag("user", "u", "string", help="Username or UID (format: <name|uid>[:<group|gid>])", metavar="string"),
-    Flag("volume", "v", "list", help="Bind mount a volume", metavar="list"),
-    Flag("workdir", "w", "string", help="Working directory inside the container", metavar="string"),
+    list_flag("add-host", "Add a custom host-to-IP mapping (host:ip)"),
+    list_flag("attach", "Attach to STDIN, STDOUT or STDERR", short="a"),
+    int_flag("blkio-weight", "Block IO (relative weight), between 10 and 1000, or 0 to disable", metavar="uint16",
+             default=0),
+    string_flag("cgroup-parent", "Optional parent cgroup for the container"),
+    string_flag("cgroupns", "Cgroup namespace to use (host|private)"),
+    string_flag("cidfile", "Write the container ID to the file"),
+    int_flag("cpu-period", "Limit CPU CFS (Completely Fair Scheduler) period", default=0),
+    int_flag("cpu-quota", "Limit CPU CFS (Completely Fair Scheduler) quota", default=0),
+    string_flag("cpuset-mems", "MEMs in which to allow execution (0-3, 0,1)"),
+    list_flag("dns", "Set custom DNS servers"),
+    list_flag("dns-option", "Set DNS options"),
+    list_flag("dns-search", "Set custom DNS search domains"),
+    string_flag("domainname", "Container NIS domain name"),
+    list_flag("group-add", "Add additional groups to join"),
+    string_flag("ipc", "IPC mode to use"),
+    string_flag("log-driver", "Logging driver for the container"),
+    list_flag("log-opt", "Log driver options"),
+    string_flag("memory-reservation", "Memory soft limit", metavar="bytes"),
+    int_flag("oom-score-adj", "Tune host's OOM preferences (-1000 to 1000)", default=0),
+    string_flag("pid", "PID namespace to use"),
+    bool_flag("publish-all", "Publish all exposed ports to random ports", short="P"),
+    string_flag("userns", "User namespace to use"),
+    string_flag("uts", "UTS namespace to use"),
+    list_flag("volumes-from", "Mount volumes from the specified container(s)"),
+    list_flag("cap-add", "Add Linux capabilities"),
+    list_flag("cap-drop", "Drop Linux capabilities"),
+    int_flag("cpu-shares", "CPU shares (relative weight)", short="c", default=0),
+    string_flag("cpus", "Number of CPUs", metavar="decimal"),
+    string_flag("cpuset-cpus", "CPUs in which to allow execution (0-3, 0,1)"),
+    list_flag("device", "Add a host device to the container"),
+    string_flag("entrypoint", "Overwrite the default ENTRYPOINT of the image"),
+    ENV,
+    ENV_FILE,
+    list_flag("expose", "Expose a port or a range of ports"),
+    string_flag("health-cmd", "Command to run to check health"),
+    string_flag("health-interval", "Time between running the check (ms|s|m|h) (default 0s)", metavar="duration"),
+    int_flag("health-retries", "Consecutive failures needed to report unhealthy", default=0),
+    string_flag("health-start-period", "Start period for the container to initialize before starting "
+                "health-retries countdown (ms|s|m|h) (default 0s)", metavar="duration"),
+    string_flag("health-timeout", "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", metavar="duration"),
+    string_flag("hostname", "Container host name", short="h"),
+    bool_flag("init", "Run an init inside the container that forwards signals and reaps processes"),
+    INTERACTIVE,
+    list_flag("label", "Set meta data on a container", short="l"),
+    list_flag("label-file", "Read in a line delimited file of labels"),
+    string_flag("memory", "Memory limit", short="m", metavar="bytes"),
+    string_flag("memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", metavar="bytes"),
+    string_flag("name", "Assign a name to the container"),
+    string_flag("network", "Connect a container to a network", metavar="network"),
+    string_flag("net", hidden=True),
+    bool_flag("no-healthcheck", "Disable any container-specified HEALTHCHECK"),
+    bool_flag("oom-kill-disable", "Disable OOM Killer"),
+    int_flag("pids-limit", "Tune container pids limit (set -1 for unlimited)", default=0),
+    platform_flag(),
+    bool_flag("privileged", "Give extended privileges to this container"),
+    list_flag("publish", "Publish a container's port(s) to the host", short="p"),
+    string_flag("pull", 'Pull image before running ("always", "missing", "never")', default="missing"),
+    bool_flag("quiet", "Suppress the pull output", short="q"),
+    bool_flag("read-only", "Mount the container's root filesystem as read only"),
+    string_flag("restart", "Restart policy to apply when a container exits", default="no"),
+    string_flag("runtime", "Runtime to use for this container"),
+    list_flag("security-opt", "Security Options"),
+    string_flag("shm-size", "Size of /dev/shm", metavar="bytes"),
+    string_flag("stop-signal", "Signal to stop the container"),
+    int_flag("stop-timeout", "Timeout (in seconds) to stop a container"),
+    list_flag("sysctl", "Sysctl options", metavar="map"),
+    list_flag("tmpfs", "Mount a tmpfs directory"),
+    TTY,
+    list_flag("ulimit", "Ulimit options", metavar="ulimit"),
+    string_flag("user", "Username or UID (format: <name|uid>[:<group|gid>])", short="u"),
+    list_flag("volume", "Bind mount a volume", short="v"),
+    WORKDIR,
 ]
 
 
@@ -322,32 +323,24 @@ def _flag_error(spec: CommandSpec | None, flag: str, value: str, why: str) -> Us
     return UsageError(f'invalid argument "{value}" for "{flag}" flag: {why}', spec)
 
 
-def _size_flag(spec: CommandSpec | None, flag: str, value: str | None) -> int:
-    if not value:
-        return 0
+def _flag_value(spec: CommandSpec | None, flag: str, value: str, parse: Callable[[str], T]) -> T:
+    """``parse(value)``, its ``ValueError`` shown as docker shows a flag's invalid argument."""
     try:
-        return ram_in_bytes(value)
+        return parse(value)
     except ValueError as exc:
         raise _flag_error(spec, flag, value, str(exc)) from None
+
+
+def _size_flag(spec: CommandSpec | None, flag: str, value: str | None) -> int:
+    return _flag_value(spec, flag, value, ram_in_bytes) if value else 0
 
 
 def _duration_flag(spec: CommandSpec | None, flag: str, value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        return go_duration_ns(value)
-    except ValueError as exc:
-        raise _flag_error(spec, flag, value, str(exc)) from None
+    return _flag_value(spec, flag, value, go_duration_ns) if value else 0
 
 
-def _list_item_flag(spec: CommandSpec | None, flag: str, values: list[str], fn: Any) -> list[Any]:
-    out = []
-    for v in values:
-        try:
-            out.append(fn(v))
-        except ValueError as exc:
-            raise _flag_error(spec, flag, v, str(exc)) from None
-    return out
+def _list_item_flag(spec: CommandSpec | None, flag: str, values: list[str], parse: Callable[[str], T]) -> list[T]:
+    return [_flag_value(spec, flag, v, parse) for v in values]
 
 
 def _healthcheck(ns: SimpleNamespace, spec: CommandSpec | None) -> dict[str, Any] | None:

@@ -17,7 +17,8 @@ from typing import IO, Any
 from dockwright.cli.commands import container_opts as opts
 from dockwright.cli.commands import container_stream as stream
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import PROG, CommandSpec, Flag, UsageError
+from dockwright.cli.flags import PROG, CommandSpec, UsageError
+from dockwright.cli.flagspecs import bool_flag, string_flag
 from dockwright.client.api import quote_name
 from dockwright.client.errors import APIError, DaemonUnavailable
 from dockwright.errors import DockwrightError, InvalidParameter
@@ -324,10 +325,9 @@ START = CommandSpec(
     min_args=1,
     max_args=None,
     flags=[
-        Flag("attach", "a", help="Attach STDOUT/STDERR and forward signals"),
-        Flag("detach-keys", "", "string", help="Override the key sequence for detaching a container",
-             metavar="string"),
-        Flag("interactive", "i", help="Attach container's STDIN"),
+        bool_flag("attach", "Attach STDOUT/STDERR and forward signals", short="a"),
+        opts.DETACH_KEYS,
+        bool_flag("interactive", "Attach container's STDIN", short="i"),
     ],
 )
 
@@ -377,10 +377,9 @@ ATTACH = CommandSpec(
     min_args=1,
     max_args=1,
     flags=[
-        Flag("detach-keys", "", "string", help="Override the key sequence for detaching a container",
-             metavar="string"),
-        Flag("no-stdin", "", help="Do not attach STDIN"),
-        Flag("sig-proxy", "", default=True, help="Proxy all received signals to the process"),
+        opts.DETACH_KEYS,
+        bool_flag("no-stdin", "Do not attach STDIN"),
+        bool_flag("sig-proxy", "Proxy all received signals to the process", default=True),
     ],
 )
 
@@ -436,16 +435,14 @@ EXEC = CommandSpec(
     max_args=None,
     interspersed=False,
     flags=[
-        Flag("detach", "d", help="Detached mode: run command in the background"),
-        Flag("detach-keys", "", "string", help="Override the key sequence for detaching a container",
-             metavar="string"),
-        Flag("env", "e", "list", help="Set environment variables", metavar="list"),
-        Flag("env-file", "", "list", help="Read in a file of environment variables", metavar="list"),
-        Flag("interactive", "i", help="Keep STDIN open even if not attached"),
-        Flag("privileged", "", help="Give extended privileges to the command"),
-        Flag("tty", "t", help="Allocate a pseudo-TTY"),
-        Flag("user", "u", "string", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")",
-             metavar="string"),
-        Flag("workdir", "w", "string", help="Working directory inside the container", metavar="string"),
+        bool_flag("detach", "Detached mode: run command in the background", short="d"),
+        opts.DETACH_KEYS,
+        opts.ENV,
+        opts.ENV_FILE,
+        opts.INTERACTIVE,
+        bool_flag("privileged", "Give extended privileges to the command"),
+        opts.TTY,
+        string_flag("user", "Username or UID (format: \"<name|uid>[:<group|gid>]\")", short="u"),
+        opts.WORKDIR,
     ],
 )

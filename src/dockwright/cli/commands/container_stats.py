@@ -8,10 +8,10 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from dockwright.cli import units
-from dockwright.cli.commands.common import format_flag
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.formatter import RowContext, render
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import all_containers_flag, bool_flag, format_flag, no_trunc_flag
+from dockwright.cli.formatter import RowContext, or_default, render
 from dockwright.client.api import quote_name
 from dockwright.client.errors import APIError
 
@@ -117,9 +117,7 @@ def _sample(cli: Cli, names: list[str], trunc: bool) -> tuple[list[StatsRow], li
 
 
 def run_stats(cli: Cli, ns: SimpleNamespace) -> int:
-    fmt = ns.format or DEFAULT_TABLE
-    if fmt == "table":
-        fmt = DEFAULT_TABLE
+    fmt = or_default(ns.format or "", DEFAULT_TABLE)
     while True:
         names = list(ns.args)
         if not names:
@@ -149,9 +147,9 @@ STATS = CommandSpec(
     aliases=["stats"],
     max_args=None,
     flags=[
-        Flag("all", "a", help="Show all containers (default shows just running)"),
+        all_containers_flag(),
         format_flag(),
-        Flag("no-stream", "", help="Disable streaming stats and only pull the first result"),
-        Flag("no-trunc", "", help="Do not truncate output"),
+        bool_flag("no-stream", "Disable streaming stats and only pull the first result"),
+        no_trunc_flag("Do not truncate output"),
     ],
 )

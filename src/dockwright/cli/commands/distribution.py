@@ -6,11 +6,21 @@ import getpass
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from dockwright.cli.commands.common import parse_filters
 from dockwright.cli.commands.dockerconfig import DockerConfig, registry_auth_header, server_key
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.formatter import RowContext
-from dockwright.cli.jsonmessage import display
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import (
+    bool_flag,
+    filter_flag,
+    format_flag,
+    int_flag,
+    no_trunc_flag,
+    platform_flag,
+    string_flag,
+)
+from dockwright.cli.formatter import RowContext, or_default, render
+from dockwright.cli.jsonmessage import display, raise_for_error
 from dockwright.errors import InvalidParameter
 
 
@@ -33,11 +43,9 @@ def _stream(cli: Cli, method: str, path: str, params: dict[str, Any], auth: str,
     with cli.client.open(method, path, params=params, headers={"X-Registry-Auth": auth}) as resp:
         messages = resp.iter_json()
         if quiet:
-            from dockwright.cli.jsonmessage import StreamError
-
             for m in messages:
-                if isinstance(m, dict) and (m.get("errorDetail") or m.get("error")):
-                    raise StreamError(str((m.get("errorDetail") or {}).get("message") or m.get("error")))
+                if isinstance(m, dict):
+                    raise_for_error(m)
         else:
             display(messages, cli.stdout, tty=tty, on_aux=aux.append)
     return aux
@@ -70,10 +78,10 @@ PULL = CommandSpec(
     min_args=1,
     max_args=1,
     flags=[
-        Flag("all-tags", "a", help="Download all tagged images in the repository"),
-        Flag("disable-content-trust", "", help="Skip image verification", default=True),
-        Flag("platform", "", "string", help="Set platform if server is multi-platform capable", metavar="string"),
-        Flag("quiet", "q", help="Suppress verbose output"),
+        bool_flag("all-tags", "Download all tagged images in the repository", short="a"),
+        bool_flag("disable-content-trust", "Skip image verification", default=True),
+        platform_flag(),
+        bool_flag("quiet", "Suppress verbose output", short="q"),
     ],
 )
 
@@ -110,10 +118,10 @@ PUSH = CommandSpec(
     min_args=1,
     max_args=1,
     flags=[
-        Flag("all-tags", "a", help="Push all tags of an image to the repository"),
-        Flag("disable-content-trust", "", help="Skip image signing", default=True),
-        Flag("platform", "", "string", help="Push a platform-specific manifest", metavar="string", hidden=True),
-        Flag("quiet", "q", help="Suppress verbose output"),
+        bool_flag("all-tags", "Push all tags of an image to the repository", short="a"),
+        bool_flag("disable-content-trust", "Skip image signing", default=True),
+        platform_flag("Push a platform-specific manifest", hidden=True),
+        bool_flag("quiet", "Suppress verbose output", short="q"),
     ],
 )
 
@@ -163,9 +171,9 @@ LOGIN = CommandSpec(
     run=run_login,
     max_args=1,
     flags=[
-        Flag("password", "p", "string", help="Password", metavar="string"),
-        Flag("password-stdin", "", help="Take the password from stdin"),
-        Flag("username", "u", "string", help="Username", metavar="string"),
+        string_flag("password", "Password", short="p"),
+        bool_flag("password-stdin", "Take the password from stdin"),
+        string_flag("username", "Username", short="u"),
     ],
 )
 
@@ -227,9 +235,6 @@ SEARCH_TABLE = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial
 
 
 def run_search(cli: Cli, ns: SimpleNamespace) -> int:
-    from dockwright.cli.commands.common import parse_filters
-    from dockwright.cli.formatter import render
-
     term = ns.args[0]
     first, sep, _ = term.partition("/")
     domain = first if sep and ("." in first or ":" in first or first == "localhost") else "docker.io"
@@ -241,10 +246,8 @@ def run_search(cli: Cli, ns: SimpleNamespace) -> int:
         params["filters"] = filters
     results = cli.client.get_json("/images/search", params=params,
                                   headers={"X-Registry-Auth": _auth_for(cli, domain)}) or []
-    fmt = ns.format or ""
-    if not fmt or fmt == "table":
-        fmt = SEARCH_TABLE
-    cli.stdout.write(render([SearchRow(r, not ns.no_trunc) for r in results], fmt, SearchRow.FIELDS))
+    rows = [SearchRow(r, not ns.no_trunc) for r in results]
+    cli.stdout.write(render(rows, or_default(ns.format or "", SEARCH_TABLE), SearchRow.FIELDS))
     return 0
 
 
@@ -256,9 +259,9 @@ SEARCH = CommandSpec(
     min_args=1,
     max_args=1,
     flags=[
-        Flag("filter", "f", "list", help="Filter output based on conditions provided", metavar="filter"),
-        Flag("format", "", "string", help="Pretty-print search using a Go template", metavar="string"),
-        Flag("limit", "", "int", help="Max number of search results", metavar="int"),
-        Flag("no-trunc", "", help="Don't truncate output"),
+        filter_flag("Filter output based on conditions provided"),
+        format_flag("Pretty-print search using a Go template"),
+        int_flag("limit", "Max number of search results"),
+        no_trunc_flag(),
     ],
 )

@@ -7,18 +7,20 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from dockwright.cli import units
-from dockwright.cli.commands.common import (
-    INSPECT_FORMAT_HELP,
+from dockwright.cli.commands.common import for_each_name, inspect_each, parse_filters, prune_and_report
+from dockwright.cli.context import Cli
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import (
+    bool_flag,
     filter_flag,
     format_flag,
-    parse_filters,
-    print_inspect,
+    inspect_format_flag,
+    no_prompt_flag,
+    no_trunc_flag,
+    platform_flag,
 )
-from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.formatter import RowContext, render
+from dockwright.cli.formatter import RowContext, or_default, render
 from dockwright.client.api import quote_name
-from dockwright.client.errors import APIError
 from dockwright.errors import InvalidParameter
 
 NONE = "<none>"
@@ -145,13 +147,9 @@ DEFAULT_IMAGE_TABLE_DIGEST = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.I
 
 
 def image_format(fmt: str, quiet: bool, digests: bool) -> str:
-    if not fmt or fmt == "table":
-        if quiet:
-            return "{{.ID}}"
-        return DEFAULT_IMAGE_TABLE_DIGEST if digests else DEFAULT_IMAGE_TABLE
     if fmt.startswith("table") and digests and "{{.Digest}}" not in fmt:
         fmt = fmt.replace("{{.Repository}}\t{{.Tag}}", "{{.Repository}}\t{{.Tag}}\t{{.Digest}}", 1)
-    return fmt
+    return or_default(fmt, DEFAULT_IMAGE_TABLE_DIGEST if digests else DEFAULT_IMAGE_TABLE, quiet=quiet)
 
 
 def run_ls(cli: Cli, ns: SimpleNamespace) -> int:
@@ -177,12 +175,12 @@ LS = CommandSpec(
     aliases=["images", "image list"],
     max_args=1,
     flags=[
-        Flag("all", "a", help="Show all images (default hides intermediate images)"),
-        Flag("digests", help="Show digests"),
+        bool_flag("all", "Show all images (default hides intermediate images)", short="a"),
+        bool_flag("digests", "Show digests"),
         filter_flag(),
         format_flag(),
-        Flag("no-trunc", help="Don't truncate output"),
-        Flag("quiet", "q", help="Only show image IDs"),
+        no_trunc_flag(),
+        bool_flag("quiet", "Only show image IDs", short="q"),
     ],
 )
 
@@ -229,14 +227,12 @@ class HistoryRow(RowContext):
         return str(self.h.get("Comment") or "")
 
 
+HISTORY_TABLE = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+HISTORY_TABLE_NOT_HUMAN = "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+
+
 def history_format(fmt: str, quiet: bool, human: bool) -> str:
-    if not fmt or fmt == "table":
-        if quiet:
-            return "{{.ID}}"
-        if not human:
-            return "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-        return "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-    return fmt
+    return or_default(fmt, HISTORY_TABLE if human else HISTORY_TABLE_NOT_HUMAN, quiet=quiet)
 
 
 def run_history(cli: Cli, ns: SimpleNamespace) -> int:
@@ -257,9 +253,9 @@ HISTORY = CommandSpec(
     max_args=1,
     flags=[
         format_flag(),
-        Flag("human", "H", default=True, help="Print sizes and dates in human readable format"),
-        Flag("no-trunc", help="Don't truncate output"),
-        Flag("quiet", "q", help="Only show image IDs"),
+        bool_flag("human", "Print sizes and dates in human readable format", short="H", default=True),
+        no_trunc_flag(),
+        bool_flag("quiet", "Only show image IDs", short="q"),
     ],
 )
 
@@ -267,17 +263,7 @@ HISTORY = CommandSpec(
 
 
 def run_inspect(cli: Cli, ns: SimpleNamespace) -> int:
-    found: list[Any] = []
-    errors: list[str] = []
-    for name in ns.args:
-        try:
-            found.append(cli.client.get_json(f"/images/{quote_name(name)}/json"))
-        except APIError as exc:
-            errors.append(f"Error response from daemon: {exc.message}")
-    print_inspect(cli, ns, found)
-    for e in errors:
-        cli.err(e)
-    return 1 if errors else 0
+    return inspect_each(cli, ns, lambda name: cli.client.get_json(f"/images/{quote_name(name)}/json"))
 
 
 INSPECT = CommandSpec(
@@ -287,9 +273,8 @@ INSPECT = CommandSpec(
     run=run_inspect,
     min_args=1,
     max_args=None,
-    flags=[Flag("format", "f", "string", help=INSPECT_FORMAT_HELP, metavar="string"),
-           Flag("platform", "", "string", help="Inspect a specific platform of the multi-platform image",
-                metavar="string", hidden=True)],
+    flags=[inspect_format_flag(),
+           platform_flag("Inspect a specific platform of the multi-platform image", hidden=True)],
 )
 
 # --------------------------------------------------------------------------- tag
@@ -324,20 +309,15 @@ TAG = CommandSpec(
 
 def run_rm(cli: Cli, ns: SimpleNamespace) -> int:
     params: dict[str, Any] = {"force": ns.force, "noprune": ns.no_prune}
-    failed = False
-    for name in ns.args:
-        try:
-            deleted = cli.client.delete_json(f"/images/{quote_name(name)}", params=params) or []
-        except APIError as exc:
-            cli.err(f"Error response from daemon: {exc.message}")
-            failed = True
-            continue
-        for item in deleted:
+
+    def remove(name: str) -> None:
+        for item in cli.client.delete_json(f"/images/{quote_name(name)}", params=params) or []:
             if item.get("Untagged"):
                 cli.out(f"Untagged: {item['Untagged']}")
             if item.get("Deleted"):
                 cli.out(f"Deleted: {item['Deleted']}")
-    return 1 if failed else 0
+
+    return for_each_name(cli, ns.args, remove, echo=False)
 
 
 RM = CommandSpec(
@@ -349,8 +329,8 @@ RM = CommandSpec(
     min_args=1,
     max_args=None,
     flags=[
-        Flag("force", "f", help="Force removal of the image"),
-        Flag("no-prune", help="Do not delete untagged parents"),
+        bool_flag("force", "Force removal of the image", short="f"),
+        bool_flag("no-prune", "Do not delete untagged parents"),
     ],
 )
 
@@ -378,25 +358,20 @@ def prune_images(cli: Cli, all_: bool, filters: dict[str, dict[str, bool]]) -> t
     return int(report.get("SpaceReclaimed") or 0), "\n".join(lines) + "\n"
 
 
-def run_prune(cli: Cli, ns: SimpleNamespace) -> int:
+def run_image_prune(cli: Cli, ns: SimpleNamespace) -> int:
     filters = parse_filters(ns.filter, PRUNE)
-    if not ns.force and not cli.confirm(PRUNE_ALL_WARNING if ns.all else PRUNE_WARNING):
-        return 0
-    space, text = prune_images(cli, ns.all, filters)
-    if text:
-        cli.out(text)
-    cli.out(f"Total reclaimed space: {units.human_size(space)}")
-    return 0
+    return prune_and_report(cli, ns, PRUNE_ALL_WARNING if ns.all else PRUNE_WARNING,
+                     lambda: [prune_images(cli, ns.all, filters)])
 
 
 PRUNE = CommandSpec(
     name="image prune",
     usage="[OPTIONS]",
     short="Remove unused images",
-    run=run_prune,
+    run=run_image_prune,
     flags=[
-        Flag("all", "a", help="Remove all unused images, not just dangling ones"),
+        bool_flag("all", "Remove all unused images, not just dangling ones", short="a"),
         filter_flag('Provide filter values (e.g. "until=<timestamp>")'),
-        Flag("force", "f", help="Do not prompt for confirmation"),
+        no_prompt_flag(),
     ],
 )

@@ -6,8 +6,10 @@ import os
 from types import SimpleNamespace
 from typing import IO, Any
 
+from dockwright.cli.commands.output import refuse_terminal, write_output, write_stdout_bytes
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import bool_flag, change_flag, list_flag, output_flag, platform_flag, string_flag
 from dockwright.cli.jsonmessage import display
 from dockwright.client.api import Response
 from dockwright.errors import InvalidParameter
@@ -31,10 +33,7 @@ def show_stream(cli: Cli, resp: Response, *, tty: bool) -> None:
     if resp.content_type == "application/json" or resp.content_type.endswith("+json"):
         display(resp.iter_json(), cli.stdout, tty=tty)
         return
-    out = cli.stdout_bytes
-    for chunk in resp.iter_chunks():
-        out.write(chunk)
-    out.flush()
+    write_stdout_bytes(cli, resp.iter_chunks())
 
 
 # --------------------------------------------------------------------------- import
@@ -78,10 +77,9 @@ IMPORT = CommandSpec(
     min_args=1,
     max_args=2,
     flags=[
-        Flag("change", "c", "list", help="Apply Dockerfile instruction to the created image", metavar="list"),
-        Flag("message", "m", "string", help="Set commit message for imported image", metavar="string"),
-        Flag("platform", "", "string", help="Set platform if server is multi-platform capable",
-             metavar="string"),
+        change_flag(),
+        string_flag("message", "Set commit message for imported image", short="m"),
+        platform_flag(),
     ],
 )
 
@@ -114,57 +112,24 @@ LOAD = CommandSpec(
     run=run_load,
     aliases=["load"],
     flags=[
-        Flag("input", "i", "string", help="Read from tar archive file, instead of STDIN", metavar="string"),
-        Flag("quiet", "q", help="Suppress the load output"),
-        Flag("platform", "", "list", help="Load only the given platform(s)", metavar="stringSlice", hidden=True),
+        string_flag("input", "Read from tar archive file, instead of STDIN", short="i"),
+        bool_flag("quiet", "Suppress the load output", short="q"),
+        list_flag("platform", "Load only the given platform(s)", metavar="stringSlice", hidden=True),
     ],
 )
 
 # --------------------------------------------------------------------------- save
 
 
-def _copy_to_file(resp: Response, path: str) -> None:
-    """Write through a temporary file next to ``path`` and rename: no half-written tarball on failure."""
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".dockwright-save-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in resp.iter_chunks(COPY_CHUNK):
-                f.write(chunk)
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def run_save(cli: Cli, ns: SimpleNamespace) -> int:
-    if not ns.output and cli.is_tty(cli.stdout):
-        raise InvalidParameter("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    refuse_terminal(cli, ns.output)
     if ns.output:
         directory = os.path.dirname(os.path.abspath(ns.output))
         if not os.path.isdir(directory):
             raise InvalidParameter(
                 f'failed to save image: invalid output path: directory "{directory}" does not exist')
     with cli.client.open("GET", "/images/get", params={"names": ns.args}) as resp:
-        if ns.output:
-            _copy_to_file(resp, ns.output)
-        else:
-            out = cli.stdout_bytes
-            for chunk in resp.iter_chunks(COPY_CHUNK):
-                out.write(chunk)
-            out.flush()
+        write_output(cli, ns.output, resp.iter_chunks(COPY_CHUNK), mode=0o644)
     return 0
 
 
@@ -177,7 +142,7 @@ SAVE = CommandSpec(
     min_args=1,
     max_args=None,
     flags=[
-        Flag("output", "o", "string", help="Write to a file, instead of STDOUT", metavar="string"),
-        Flag("platform", "", "list", help="Save only the given platform(s)", metavar="stringSlice", hidden=True),
+        output_flag(),
+        list_flag("platform", "Save only the given platform(s)", metavar="stringSlice", hidden=True),
     ],
 )

@@ -9,9 +9,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from dockwright.cli.commands.common import INSPECT_FORMAT_HELP, print_inspect
+from dockwright.cli.commands.common import print_inspect
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import bool_flag, inspect_format_flag, string_flag
 from dockwright.client.api import quote_name
 from dockwright.client.errors import APIError
 from dockwright.errors import InvalidParameter
@@ -68,8 +69,8 @@ INSPECT = CommandSpec(
     min_args=1,
     max_args=None,
     flags=[
-        Flag("format", "f", "string", help=INSPECT_FORMAT_HELP, metavar="string"),
-        Flag("size", "s", help="Display total file sizes if the type is container"),
-        Flag("type", "", "string", help="Only inspect objects of the given type", metavar="string"),
+        inspect_format_flag(),
+        bool_flag("size", "Display total file sizes if the type is container", short="s"),
+        string_flag("type", "Only inspect objects of the given type"),
     ],
 )

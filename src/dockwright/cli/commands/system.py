@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from dockwright.cli import units
-from dockwright.cli.commands.common import filter_flag, format_flag, parse_filters
+from dockwright.cli.commands.common import deleted_section, parse_filters, prune_and_report
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
-from dockwright.cli.formatter import RowContext, render, render_one
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import (
+    INSPECT_FORMAT_HELP,
+    bool_flag,
+    filter_flag,
+    format_flag,
+    inspect_format_flag,
+    no_prompt_flag,
+    string_flag,
+)
+from dockwright.cli.formatter import RowContext, or_default, render, render_one
 from dockwright.client.errors import APIError, DaemonUnavailable
 from dockwright.errors import InvalidParameter
 
@@ -148,9 +158,7 @@ INFO = CommandSpec(
     short="Display system-wide information",
     run=run_info,
     aliases=["info"],
-    flags=[Flag("format", "f", "string", help="Format output using a custom template:\n'json':"
-                "             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
-                metavar="string")],
+    flags=[inspect_format_flag()],
 )
 
 # --------------------------------------------------------------------------- df
@@ -374,9 +382,7 @@ def run_df(cli: Cli, ns: SimpleNamespace) -> int:
             raise InvalidParameter("the --format flag is not supported together with --verbose")
         cli.stdout.write(render_verbose(du))
         return 0
-    fmt = ns.format or "table"
-    if fmt == "table":
-        fmt = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
+    fmt = or_default(ns.format or "", "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}")
     cli.stdout.write(render(summary_rows(du), fmt, DiskUsageRow.FIELDS))
     return 0
 
@@ -386,7 +392,7 @@ DF = CommandSpec(
     usage="[OPTIONS]",
     short="Show dockwright disk usage",
     run=run_df,
-    flags=[format_flag(), Flag("verbose", "v", help="Show detailed information on space usage")],
+    flags=[format_flag(), bool_flag("verbose", "Show detailed information on space usage", short="v")],
 )
 
 # --------------------------------------------------------------------------- prune
@@ -409,43 +415,25 @@ def _prune_section(cli: Cli, path: str, key: str, title: str, params: dict[str, 
         if exc.status in (404, 501):  # the daemon does not have this resource type (yet)
             return 0, ""
         raise
-    deleted = report.get(key) or []
-    text = "".join(f"{d}\n" for d in deleted)
-    return int(report.get("SpaceReclaimed") or 0), (f"{title}:\n{text}" if deleted else "")
+    return int(report.get("SpaceReclaimed") or 0), deleted_section(title, report.get(key) or [])
 
 
 def run_system_prune(cli: Cli, ns: SimpleNamespace) -> int:
     from dockwright.cli.commands.image import prune_images
 
     filters = parse_filters(ns.filter, PRUNE)
-    if not ns.force and not cli.confirm(_prune_warning(ns.all, ns.volumes)):
-        return 0
-    total = 0
     params: dict[str, Any] = {"filters": filters} if filters else {}
-    steps: list[tuple[str, str, str, dict[str, Any]]] = [
-        ("/containers/prune", "ContainersDeleted", "Deleted Containers", params),
-        ("/networks/prune", "NetworksDeleted", "Deleted Networks", params),
-    ]
-    if ns.volumes:
-        steps.append(("/volumes/prune", "VolumesDeleted", "Deleted Volumes", params))
-    for path, key, title, p in steps:
-        space, text = _prune_section(cli, path, key, title, p)
-        total += space
-        if text:
-            cli.out(text)
-    space, text = prune_images(cli, ns.all, filters)
-    total += space
-    if text:
-        cli.out(text)
-    build_params = dict(params)
-    if ns.all:
-        build_params["all"] = True
-    space, text = _prune_section(cli, "/build/prune", "CachesDeleted", "Deleted build cache objects", build_params)
-    total += space
-    if text:
-        cli.out(text)
-    cli.out(f"Total reclaimed space: {units.human_size(total)}")
-    return 0
+
+    def steps() -> Iterator[tuple[int, str]]:
+        yield _prune_section(cli, "/containers/prune", "ContainersDeleted", "Deleted Containers", params)
+        yield _prune_section(cli, "/networks/prune", "NetworksDeleted", "Deleted Networks", params)
+        if ns.volumes:
+            yield _prune_section(cli, "/volumes/prune", "VolumesDeleted", "Deleted Volumes", params)
+        yield prune_images(cli, ns.all, filters)
+        build_params = {**params, "all": True} if ns.all else params
+        yield _prune_section(cli, "/build/prune", "CachesDeleted", "Deleted build cache objects", build_params)
+
+    return prune_and_report(cli, ns, _prune_warning(ns.all, ns.volumes), steps)
 
 
 PRUNE = CommandSpec(
@@ -454,10 +442,10 @@ PRUNE = CommandSpec(
     short="Remove unused data",
     run=run_system_prune,
     flags=[
-        Flag("all", "a", help="Remove all unused images not just dangling ones"),
+        bool_flag("all", "Remove all unused images not just dangling ones", short="a"),
         filter_flag('Provide filter values (e.g. "label=<key>=<value>")'),
-        Flag("force", "f", help="Do not prompt for confirmation"),
-        Flag("volumes", help="Prune anonymous volumes"),
+        no_prompt_flag(),
+        bool_flag("volumes", "Prune anonymous volumes"),
     ],
 )
 
@@ -527,29 +515,14 @@ def run_events(cli: Cli, ns: SimpleNamespace) -> int:
     filters = parse_filters(ns.filter, EVENTS)
     if filters:
         params["filters"] = filters
-    tmpl = None
-    if ns.format:
-        from dockwright.cli.apitypes import NULL_KINDS
-        from dockwright.cli.formatter import prepare
-        from dockwright.cli.gotemplate import Template, TemplateError
+    from dockwright.cli.formatter import ItemTemplate
 
-        try:
-            tmpl = Template(prepare(ns.format))
-        except TemplateError as exc:
-            raise InvalidParameter(f"template parsing error: {exc}") from None
+    tmpl = ItemTemplate(ns.format) if ns.format else None
     out = cli.stdout
     for ev in cli.client.stream_json("GET", "/events", params=params):
         if not isinstance(ev, dict):
             continue
-        if tmpl is not None:
-            from dockwright.cli.gotemplate import TemplateError
-
-            try:
-                out.write(tmpl.execute(ev, typed_nils=NULL_KINDS) + "\n")
-            except TemplateError as exc:
-                raise InvalidParameter(f"template parsing error: {exc}") from None
-        else:
-            out.write(event_line(ev) + "\n")
+        out.write(tmpl(ev) if tmpl is not None else event_line(ev) + "\n")
         out.flush()
     return 0
 
@@ -562,11 +535,9 @@ EVENTS = CommandSpec(
     aliases=["events"],
     flags=[
         filter_flag("Filter output based on conditions provided"),
-        Flag("format", "", "string", help="Format output using a custom template:\n'json':"
-             "             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
-             metavar="string"),
-        Flag("since", "", "string", help="Show all events created since timestamp", metavar="string"),
-        Flag("until", "", "string", help="Stream events until this timestamp", metavar="string"),
+        format_flag(INSPECT_FORMAT_HELP),
+        string_flag("since", "Show all events created since timestamp"),
+        string_flag("until", "Stream events until this timestamp"),
     ],
 )
 
@@ -579,6 +550,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _out_list(cli: Cli, heading: str, items: list[str]) -> None:
+    cli.out(heading)
+    for item in items:
+        cli.out(f"  {item}")
+
+
 def run_check(cli: Cli, ns: SimpleNamespace) -> int:
     report = cli.client.get_json(CHECK_PATH) or {}
     blobs = int(report.get("Blobs") or 0)
@@ -586,26 +563,19 @@ def run_check(cli: Cli, ns: SimpleNamespace) -> int:
     orphans = [str(o) for o in report.get("Orphans") or []]
     cli.out(f"Checked {_plural(blobs, 'blob')}.")
     if errors:
-        cli.out(f"{_plural(len(errors), 'error')}:")
-        for e in errors:
-            cli.out(f"  {e}")
+        _out_list(cli, f"{_plural(len(errors), 'error')}:", errors)
     else:
         cli.out("No errors found.")
-    if orphans:
-        cli.out(f"{_plural(len(orphans), 'orphaned object')} (stored but referenced by nothing):")
-        for o in orphans:
-            cli.out(f"  {o}")
-        remove = ns.remove_orphans or cli.confirm(f"Remove {_plural(len(orphans), 'orphaned object')}?")
-        if remove:
-            after = cli.client.post_json(CHECK_PATH, params={"remove": "1"}) or {}
-            left = [str(o) for o in after.get("Orphans") or []]
-            cli.out(f"Removed {_plural(len(orphans) - len(left), 'orphaned object')}.")
-            if left:
-                cli.out(f"{_plural(len(left), 'orphaned object')} could not be removed:")
-                for o in left:
-                    cli.out(f"  {o}")
-    else:
+    if not orphans:
         cli.out("No orphaned objects.")
+        return 1 if errors else 0
+    _out_list(cli, f"{_plural(len(orphans), 'orphaned object')} (stored but referenced by nothing):", orphans)
+    if ns.remove_orphans or cli.confirm(f"Remove {_plural(len(orphans), 'orphaned object')}?"):
+        after = cli.client.post_json(CHECK_PATH, params={"remove": "1"}) or {}
+        left = [str(o) for o in after.get("Orphans") or []]
+        cli.out(f"Removed {_plural(len(orphans) - len(left), 'orphaned object')}.")
+        if left:
+            _out_list(cli, f"{_plural(len(left), 'orphaned object')} could not be removed:", left)
     return 1 if errors else 0
 
 
@@ -614,5 +584,5 @@ CHECK = CommandSpec(
     usage="[OPTIONS]",
     short="Verify the image store: every blob, snapshot and reference (like fsck)",
     run=run_check,
-    flags=[Flag("remove-orphans", help="Remove orphaned objects without prompting")],
+    flags=[bool_flag("remove-orphans", "Remove orphaned objects without prompting")],
 )

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from dockwright.cli.context import Cli
-from dockwright.cli.flags import CommandSpec, Flag
+from dockwright.cli.flags import CommandSpec
+from dockwright.cli.flagspecs import format_flag
 from dockwright.cli.tabwriter import tabwrite
 from dockwright.client.errors import DaemonUnavailable
 
@@ -119,6 +120,6 @@ VERSION = CommandSpec(
     usage="[OPTIONS]",
     short="Show the dockwright version information",
     run=run,
-    flags=[Flag("format", "f", "string", help="Format output using a custom template:\n'json':"
-                " Print in JSON format\n'TEMPLATE': Print output using the given Go template", metavar="string")],
+    flags=[format_flag("Format output using a custom template:\n'json': Print in JSON format\n"
+                       "'TEMPLATE': Print output using the given Go template", short="f")],
 )
