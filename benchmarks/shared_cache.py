@@ -2,7 +2,7 @@
 registry, everything B fetches included, against A's cold build (goal: B at most a quarter of A).
 
     sudo .venv/bin/python benchmarks/shared_cache.py [--against unix:///var/run/docker.sock]
-        [--runs 3] [--deps 20000] [--registry dockwright|distribution]
+        [--runs 3] [--deps 20000] [--registry dockwright|distribution] [--app seed|tar]
 
 The app context is build.py's shape with a dependency install step that unpacks ``--deps`` small
 files (the layer that dominates a pull). Per run, on fresh dockwright daemons with the same base
@@ -44,9 +44,29 @@ RUN mkdir -p /opt/deps && tar -xf /deps/deps.tar -C /opt/deps && rm /deps/deps.t
 COPY src/ /app/
 CMD ["sh"]
 """
+# the seed's app as shared/bench/cache-share measures it on dockerd: the install step stands for
+# `pip install` (20 packages x 1000 modules, plus 3 s), so A's cold build costs what an install costs
+SEED_DOCKERFILE = """FROM {base}
+WORKDIR /app
+COPY requirements.txt .
+RUN mkdir -p /app/site-packages && for pkg in $(sed 's/==.*//' requirements.txt); do \\
+    mkdir -p /app/site-packages/$pkg && i=0 && while [ $i -lt 1000 ]; do \\
+    echo "# $pkg module $i" > /app/site-packages/$pkg/mod_$i.py; i=$((i+1)); done; done && sleep 3
+COPY . /app
+CMD ["sh", "-c", "cat /app/src/app/version.py"]
+"""
 COLD = "A: cold build"
 LEGACY = "B: pull + build --cache-from IMAGE (docker CLI)"
 REGISTRY = "C: build --cache-from type=registry (dockwright CLI)"
+
+
+def make_seed_context(root: Path, deps: int, files: int = 2000) -> None:
+    (root / "requirements.txt").write_text("".join(f"pkg{i:02d}==1.{i}.0\n" for i in range(1, deps // 1000 + 1)))
+    for i in range(files):
+        d = root / "src" / "app" / f"pkg{i % 20}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    (root / "src" / "app" / "version.py").write_text("CHANGE = 0\n")
 
 
 def make_context(root: Path, deps: int, files: int = 2000) -> None:
@@ -142,6 +162,9 @@ def main() -> None:
     p.set_defaults(runs=3)
     p.add_argument("--deps", type=int, default=20000)
     p.add_argument("--registry", choices=("dockwright", "distribution"), default="dockwright")
+    p.add_argument("--app", choices=("seed", "tar"), default="seed",
+                   help="seed: the install step is the seed's shell loop (shared/bench/cache-share); "
+                        "tar: it untars the files (a fast install: B's pull weighs more)")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dw-bench-sc-", dir="/var/tmp"))
     base = f"bench-sc-base-{uuid.uuid4().hex[:6]}:1"
@@ -150,8 +173,12 @@ def main() -> None:
     try:
         ctx = work / "ctx"
         ctx.mkdir()
-        make_context(ctx, args.deps)
-        (ctx / "Dockerfile").write_text(DOCKERFILE.format(base=base))
+        if args.app == "seed":
+            make_seed_context(ctx, args.deps)
+            (ctx / "Dockerfile").write_text(SEED_DOCKERFILE.format(base=base))
+        else:
+            make_context(ctx, args.deps)
+            (ctx / "Dockerfile").write_text(DOCKERFILE.format(base=base))
         if other is not None:
             other.docker("import", "-", base, input=rootfs_tar_bytes())
         for i in range(args.runs):
