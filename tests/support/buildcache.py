@@ -126,6 +126,16 @@ def scenario(m: Machines, ctx: Path, *, build_a: Build, share: Callable[[], None
     assert steps(out_b) == ["cache"] * N_STEPS, out_b
     assert "Running in" not in out_b, out_b
     print(f"[{label}] cold build on A: {cold:.2f}s; first build on B from the shared cache: {warm:.2f}s")
+    # the image B got runs (layers kept as blobs only are unpacked on first use) and B's store is sound
+    image = out_b.rsplit("Successfully built ", 1)[1].split()[0]
+    r = dw(m.b, "system", "check")
+    assert "No errors found." in r.stdout, r.stdout + r.stderr
+    saved = ctx.parent / f"saved-{label}.tar"
+    dw(m.b, "save", "-o", str(saved), image)  # from the blobs, before anything unpacked them
+    assert saved.stat().st_size > 10_000
+    saved.unlink()
+    r = dw(m.b, "run", "--rm", image, "sh", "-c", "cat /app/built /deps/b")
+    assert r.stdout.split() == ["x", "=", "1", "dep-b"], r.stdout + r.stderr
     # what B imported is now B's own cache: no remote named, nothing runs
     r = dw(m.b, "build", "--progress=plain", str(ctx))
     out_local = r.stdout + r.stderr

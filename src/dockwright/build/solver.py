@@ -43,7 +43,7 @@ from dockwright.build.runstep import RunFailed, RunRequest, env_for_run, run_con
 from dockwright.build.secrets import Secrets
 from dockwright.errors import AlreadyExists, DockwrightError, InvalidParameter, NotFound
 from dockwright.images.model import LayerRecord
-from dockwright.images.unpack import chain_of
+from dockwright.images.unpack import chain_of, ensure_unpacked
 from dockwright.oci import mediatypes
 from dockwright.snapshots.mount import mount_all, unmount
 
@@ -267,7 +267,7 @@ class Build:
                   if a != "BUILDKIT_INLINE_CACHE"]  # consumed by the cache exporter
         if unused:
             await emit({"stream": unused_build_args_warning(unused) + "\n"})
-        await self.remote.ensure(final.layers)
+        await self.remote.fetch(final.layers)
         await self.remote.keep_hits(self.e.cache)
         if self.remote.imports:
             n = self.remote.fetch_count
@@ -585,6 +585,7 @@ class Build:
             cleanup.append(lambda: _rmdir(target))
             return target
         key = f"extract-buildview-{uuid.uuid4().hex}"
+        await asyncio.to_thread(ensure_unpacked, self.d.image_store, self.d.content, sn, chain)
         mounts = await asyncio.to_thread(sn.view, key, chain)
         cleanup.append(lambda: _quiet(sn.remove, key))
         cleanup.append(lambda: _rmdir(target))
@@ -918,6 +919,7 @@ class Build:
         sn = self.d.snapshotter
         parent = state.chain
         key = f"extract-build-{uuid.uuid4().hex}"
+        await asyncio.to_thread(ensure_unpacked, self.d.image_store, self.d.content, sn, parent)
         mounts = await asyncio.to_thread(sn.prepare, key, parent)
         root = self.work / f"root-{key[-12:]}"
         await asyncio.to_thread(root.mkdir, parents=True)

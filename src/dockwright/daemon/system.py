@@ -224,14 +224,16 @@ class SystemService:
             for r in conn.execute("SELECT id FROM images"):
                 if not self.d.content.exists(Digest(r[0])):
                     errors.append(f"image {r[0]}: config blob is missing")
-            layer_rows = conn.execute("SELECT chain_id FROM layers").fetchall()
+            layer_rows = conn.execute("SELECT chain_id, diff_id FROM layers").fetchall()
             blob_rows = conn.execute("SELECT diff_id, digest FROM layer_blobs").fetchall()
             il = conn.execute(
                 "SELECT image_id, chain_id FROM image_layers WHERE chain_id NOT IN (SELECT chain_id FROM layers)"
             ).fetchall()
         snaps = {s.name for s in self.d.snapshotter.walk()}
-        for (chain,) in layer_rows:
-            if chain not in snaps:
+        with_blob = {d for d, _ in blob_rows}
+        for chain, diff_id in layer_rows:
+            # a layer kept as its blob only (a build's imported cache) is unpacked on first use
+            if chain not in snaps and diff_id not in with_blob:
                 errors.append(f"layer {chain}: snapshot is missing")
         for diff_id, digest in blob_rows:
             if not self.d.content.exists(Digest(digest)):

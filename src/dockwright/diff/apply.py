@@ -429,6 +429,30 @@ def apply_layer(target: os.PathLike[str] | str, stream: BinaryIO, *, whiteouts: 
     return AppliedLayer(diff_id, compressed, raw.count, applier.size)
 
 
+def measure_layer(stream: BinaryIO) -> AppliedLayer:
+    """What ``apply_layer`` would report for ``stream``, without writing a file: the diff ID, the
+    compressed digest and the content size. Verifies a layer blob whose unpacking can wait."""
+    raw = _HashingRaw(stream)
+    head = compression.read_head(raw)
+    kind = compression.detect(head)
+    if kind == "":
+        raw.hashing = False
+    tr = tarread.TarReader(compression.open_decompressed(kind, head, raw))
+    size = 0
+    try:
+        for m in tr:
+            if m.is_file():
+                size += m.size
+        tr.drain()
+        while raw.read(_CHUNK):
+            pass
+    except ValueError as exc:
+        raise InvalidParameter(f"layer: {exc}") from exc
+    diff_id = Digest(tr.digest())
+    compressed = diff_id if kind == "" else Digest("sha256:" + raw.hash.hexdigest())
+    return AppliedLayer(diff_id, compressed, raw.count, size)
+
+
 def _os_error(exc: OSError, member: str) -> DockwrightError:
     where = f"layer member {member}" if member else "applying layer"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

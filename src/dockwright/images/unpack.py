@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from ..content.store import ContentStore, ContentWriter
-from ..diff.apply import apply_layer
+from ..diff.apply import apply_layer, measure_layer
 from ..diff.compression import detect
-from ..errors import AlreadyExists, DockwrightError, InvalidParameter
+from ..errors import AlreadyExists, DockwrightError, InvalidParameter, NotFound
 from ..oci import mediatypes
 from ..oci.digest import Digest, sha256_bytes
 from .model import LayerRecord
@@ -171,3 +171,44 @@ def layer_from_blob(
             store, content, snapshotter, f, parent_chain, expected_diff_id=expected_diff_id, known_blob=blob
         )
     return layer
+
+
+def record_layer_blob(store: ImageStore, content: ContentStore, digest: Digest, parent_chain: str,
+                      expected_diff_id: str) -> LayerRecord:
+    """Record a layer from its blob without unpacking it (a "lazy" layer).
+
+    A build that imports a remote cache needs the final image's layers as blobs (to push or save
+    them) but their files only when something runs on them: the blob is verified here (diff ID,
+    by reading it once, which costs no file creation) and ``ensure_unpacked`` makes the snapshot
+    on first use. Unpacking 20,000 small files is most of a pull on a slow disk.
+    """
+    with content.open(digest) as f:
+        head = f.read(16)
+        f.seek(0)
+        measured = measure_layer(f)
+    if measured.diff_id != expected_diff_id:
+        raise InvalidParameter(
+            f"layer content does not match its diff ID: expected {expected_diff_id}, got {measured.diff_id}"
+        )
+    layer = LayerRecord(chain_of(parent_chain, expected_diff_id), expected_diff_id, parent_chain, measured.size)
+    store.record_layer(layer, (str(digest), media_type_for(head), content.info(digest).size))
+    return layer
+
+
+def ensure_unpacked(store: ImageStore, content: ContentStore, snapshotter: LayerSnapshotter, chain: str) -> int:
+    """Unpack ``chain`` and its parents where only their blobs are here (see ``record_layer_blob``),
+    bottom first; returns how many were unpacked (0 for the usual, already unpacked, case)."""
+    missing: list[LayerRecord] = []
+    while chain and not _snapshot_exists(snapshotter, chain):
+        layer = store.layer(chain)
+        if layer is None:
+            raise NotFound(f"layer {chain} is not known: pull or load its image again")
+        missing.append(layer)
+        chain = layer.parent
+    for layer in reversed(missing):
+        blobs = [b for b in store.layer_blobs(layer.diff_id) if content.exists(Digest(b[0]))]
+        if not blobs:
+            raise NotFound(f"layer {layer.diff_id} is neither unpacked nor its blob here: pull its image again")
+        layer_from_blob(store, content, snapshotter, Digest(blobs[0][0]), layer.parent, layer.diff_id)
+    return len(missing)
+

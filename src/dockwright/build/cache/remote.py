@@ -36,7 +36,7 @@ from dockwright.build.cache.store import BuildCacheStore, StepRecord
 from dockwright.distribution.pushed import PushedBlob
 from dockwright.errors import AlreadyExists, InvalidParameter, NotFound
 from dockwright.images.model import LayerRecord
-from dockwright.images.unpack import chain_of, layer_from_blob
+from dockwright.images.unpack import chain_of, layer_from_blob, record_layer_blob
 from dockwright.oci import mediatypes
 from dockwright.oci.digest import Digest
 
@@ -221,20 +221,42 @@ class RemoteCache:
         return None
 
     async def ensure(self, layers: list[LayerRecord]) -> None:
-        """Download and unpack whatever of ``layers`` is not here yet, bottom first."""
+        """Download and unpack whatever of ``layers`` is not here yet, bottom first (a step runs on them)."""
         async with self._ensure_lock:
             for layer in layers:
                 self.lease.snapshots.add(layer.chain_id)
-                if await asyncio.to_thread(self._present, layer.chain_id):
+                if await asyncio.to_thread(self._unpacked, layer.chain_id):
                     continue
-                blob, where = self._blob_of.get(layer.chain_id, ("", CacheSpec("", {})))
-                if not blob:
-                    raise NotFound(f"layer {layer.diff_id} is neither local nor in an imported cache")
-                self.lease.blobs.add(blob)
-                if not await asyncio.to_thread(self.d.content.exists, Digest(blob)):
-                    await self._download(where, blob)
+                blob = await self._blob_here(layer)
                 await asyncio.to_thread(layer_from_blob, self.d.image_store, self.d.content, self.d.snapshotter,
                                         Digest(blob), layer.parent, layer.diff_id)
+
+    async def fetch(self, layers: list[LayerRecord]) -> None:
+        """Make ``layers`` part of this daemon without unpacking them (the final image's: its files
+        are needed only when a container or a later build runs on it, which unpack on first use)."""
+        async with self._ensure_lock:
+            for layer in layers:
+                self.lease.snapshots.add(layer.chain_id)
+                if await asyncio.to_thread(self._recorded, layer.chain_id):
+                    continue
+                blob = await self._blob_here(layer)
+                await asyncio.to_thread(record_layer_blob, self.d.image_store, self.d.content, Digest(blob),
+                                        layer.parent, layer.diff_id)
+
+    async def _blob_here(self, layer: LayerRecord) -> str:
+        """The layer's blob digest, downloaded from its imported cache unless it is already here."""
+        blob, where = self._blob_of.get(layer.chain_id, ("", CacheSpec("", {})))
+        if not blob:
+            local = await asyncio.to_thread(self.d.image_store.layer_blobs, layer.diff_id)
+            if not local:
+                raise NotFound(f"layer {layer.diff_id} is neither local nor in an imported cache")
+            blob = local[0][0]
+        self.lease.blobs.add(blob)
+        if not await asyncio.to_thread(self.d.content.exists, Digest(blob)):
+            if not where.type:
+                raise NotFound(f"layer {layer.diff_id}: its blob {blob} is missing: pull its image again")
+            await self._download(where, blob)
+        return blob
 
     def adopt(self, rec: StepRecord, layers: list[LayerRecord], parent_layers: int, description: str) -> None:
         """Remember an imported hit, to become a local cache entry once its layers are here."""
@@ -246,12 +268,12 @@ class RemoteCache:
         them would mean downloading what the build did not use."""
         hits, self._hits = self._hits, []
         for hit in hits:
-            if not all([await asyncio.to_thread(self._present, layer.chain_id) for layer in hit.layers]):
+            if not all([await asyncio.to_thread(self._recorded, layer.chain_id) for layer in hit.layers]):
                 continue
             size = hit.layers[-1].size if len(hit.layers) > hit.parent_layers else 0
             await asyncio.to_thread(cache.put, hit.rec, size=size, description=hit.description)
 
-    def _present(self, chain: str) -> bool:
+    def _unpacked(self, chain: str) -> bool:
         if self.d.image_store.layer(chain) is None:
             return False
         try:
@@ -259,6 +281,14 @@ class RemoteCache:
         except Exception:  # noqa: BLE001 - any failure means "unpack it again"
             return False
         return True
+
+    def _recorded(self, chain: str) -> bool:
+        """Known here, unpacked or as a verified blob (a lazy layer)."""
+        if self._unpacked(chain):
+            return True
+        layer = self.d.image_store.layer(chain)
+        return layer is not None and any(self.d.content.exists(Digest(b[0]))
+                                         for b in self.d.image_store.layer_blobs(layer.diff_id))
 
     async def _download(self, spec: CacheSpec, blob: str) -> None:
         self.fetch_count += 1

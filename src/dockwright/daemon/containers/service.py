@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import Conflict, DockwrightError, InvalidParameter, NotFound, NotModified, Unavailable
+from ...images.unpack import ensure_unpacked
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
 from . import bundle, health, monitor_client, names
@@ -254,6 +255,7 @@ class ContainerService:
         d = self.cdir(c)
         d.mkdir(parents=True)
         (d / "rootfs").mkdir()
+        ensure_unpacked(self.d.image_store, self.d.content, self.d.snapshotter, parent_chain)
         self.d.snapshotter.prepare(c.id, parent_chain)
         self.d.networks.write_files(c, d)
 
