@@ -81,3 +81,15 @@ def test_memory_limit_visible_and_oom(dw_daemon: DaemonProc, busybox_image: str)
                      "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
                      "2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max").stdout.split()
         assert out == [str(32 << 20), "20"], (rt, out)
+
+
+def test_many_short_containers_at_once(dw_daemon: DaemonProc, busybox_image: str) -> None:
+    """`true` can exec and exit between two polls of `start`: the start still happened (a race seen
+    with 50 concurrent runs under the builtin runtime)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for rt in ("dockwright", "runc"):
+        with ThreadPoolExecutor(24) as ex:
+            codes = list(ex.map(lambda r: docker(dw_daemon, "run", "--rm", "--runtime", r, "--network", "none",
+                                                 "busybox", "true", check=False).returncode, [rt] * 24))
+        assert codes == [0] * 24, (rt, codes)

@@ -418,6 +418,14 @@ def start(c: Container) -> None:
             if data:
                 break
             if not c.alive():
+                # it may have opened the fifo, written its byte and run to its end (`true`) since our
+                # read: the byte is still in the fifo, and then the start did happen
+                try:
+                    data = os.read(fd, 1)
+                except BlockingIOError:
+                    data = None
+                if data:
+                    break
                 raise CommandError("cannot start a container that has stopped")
             if time.monotonic() > deadline:
                 raise CommandError("timed out waiting for the container's init")
