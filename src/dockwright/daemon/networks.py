@@ -74,8 +74,15 @@ class NetworkService:
 
     async def prepare(self, c: Any) -> None:
         path = self.netns_file(c)
-        if path is not None:
-            await asyncio.to_thread(netns.create, path)
+        if path is None:
+            return
+
+        def make() -> None:
+            if os.path.lexists(path):  # the container is starting: a pin at its path is a stale one
+                netns.delete(path)
+            netns.create(path)
+
+        await asyncio.to_thread(make)
 
     def close(self) -> None:
         if self.ipam is not None:

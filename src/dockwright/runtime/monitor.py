@@ -177,9 +177,11 @@ class Monitor:
         with contextlib.suppress(FileNotFoundError):
             log_path.unlink()
         console_args = [*args[:1], "--console-socket", str(path), *args[1:]]
-        if self.cfg.builtin:
-            # in-process: the runtime connects to the socket and sends the pty master while we are
-            # not yet accepting; the listen backlog holds the connection and its message until we are
+        if self.cfg.builtin and args[0] == "create":
+            # in-process, for create only (it runs before the event loop, with no other thread; an exec
+            # would join the container's pid namespace from a pooled thread): the runtime connects to
+            # the socket and sends the pty master while we are not yet accepting; the listen backlog
+            # holds the connection and its message until we are
             srv.settimeout(0)
             try:
                 r = self._builtin(console_args, log_path, stdin, stdout, stdout)

@@ -333,19 +333,22 @@ class ContainerService:
         t0 = time.perf_counter()
         marks: list[tuple[str, float]] = []
         pinned = self.d.networks.netns_file(c)
-        if pinned is not None:  # made while the bundle is written; the veth is set up during create
-            netns = str(pinned)
-            made = asyncio.create_task(self.d.networks.prepare(c))
         try:
-            bdir = await asyncio.to_thread(self._mount_and_bundle, c, netns, mode)
-        finally:
-            if pinned is not None:
-                await made
-        marks.append(("bundle", time.perf_counter()))
-        try:
+            made = None
+            if pinned is not None:  # made while the bundle is written; the veth is set up during create
+                netns = str(pinned)
+                made = asyncio.create_task(self.d.networks.prepare(c))
+            try:
+                bdir = await asyncio.to_thread(self._mount_and_bundle, c, netns, mode)
+            finally:
+                if made is not None:
+                    await asyncio.wait([made])
+            if made is not None:
+                made.result()
+            marks.append(("bundle", time.perf_counter()))
             return await self._spawn_prepared(c, bdir, mode, pinned, t0, marks)
         except BaseException:
-            await self.d.networks_disconnect(c)
+            await self.d.networks_disconnect(c)  # the pinned namespace too, whatever step failed
             raise
 
     async def _spawn_prepared(self, c: Container, bdir: Path, mode: str, pinned: Path | None, t0: float,
@@ -372,6 +375,8 @@ class ContainerService:
                 await asyncio.wait([connect])
         marks.append(("monitor+network", time.perf_counter()))
         if "error" in info:
+            if connect is not None and not connect.cancelled():
+                connect.exception()  # the runtime's error is the one to report; this one is retrieved
             await asyncio.to_thread(self._teardown_fs, c)
             raise InvalidParameter(_runtime_message(str(info["error"])))
         pid = int(info["pid"])
@@ -420,7 +425,7 @@ class ContainerService:
             log.debug("start %s ms: %s", c.id[:12], " ".join(parts))
         if rc != 0:
             with contextlib.suppress(DockwrightError):
-                await self._runtime("delete", "--force", c.id)
+                await self._runtime("delete", "--force", c.id, runtime=c.runtime)
             raise InvalidParameter(_runtime_message(err.decode(errors="replace")))
         return pid
 
@@ -674,6 +679,7 @@ class ContainerService:
                 return
             c.state["Status"] = "removing"
             await self._save(c)
+            await self.d.networks_disconnect(c)  # idempotent: a namespace pin a failed start left
             await asyncio.to_thread(self._remove_files, c)
             self.containers.pop(c.id, None)
             if self.names.get(c.name) == c.id:
