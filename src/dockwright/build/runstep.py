@@ -164,7 +164,7 @@ async def _run(
         await rm.wait()
         if teardown is not None:
             await teardown()
-    await asyncio.to_thread(_drop_stubs, stubs)
+    await asyncio.to_thread(_drop_stubs, rootfs, stubs)
     await asyncio.to_thread(_drop_mountpoints, rootfs, missing, etc_missing)
     if code != 0:
         raise RunFailed(code)
@@ -251,9 +251,16 @@ def _step_mounts(rootfs: Path, private: Path, mounts: list[StepMount]) -> tuple[
     return out, env, stubs
 
 
-def _drop_stubs(stubs: list[str]) -> None:
-    """Remove the mount points the runtime created, deepest first, when the step left them empty."""
+def _drop_stubs(rootfs: Path, stubs: list[str]) -> None:
+    """Remove the mount points the runtime created, deepest first, when the step left them empty.
+
+    The step may have replaced a parent with a symlink meanwhile (``mv /x /z && ln -s /host /x``):
+    each path is resolved inside the rootfs again and skipped unless it is still the one recorded,
+    so nothing on the host is ever removed."""
     for p in reversed(stubs):
+        rel = os.path.relpath(p, rootfs)
+        if rel.startswith("..") or secure_join(str(rootfs), "/" + rel) != p:
+            continue
         with contextlib.suppress(OSError):
             st = os.lstat(p)
             if stat.S_ISDIR(st.st_mode):

@@ -198,3 +198,14 @@ def test_cache_mount_persists_and_leaves_no_stub(dw_daemon: DaemonProc, busybox_
     r = docker(dw_daemon, "run", "--rm", tag, "cat", "/l")
     assert r.stdout.split() == [".", ".."]
     docker(dw_daemon, "rmi", tag)
+
+
+def test_mount_stub_cleanup_never_touches_the_host(dw_daemon: DaemonProc, busybox_image: str,
+                                                   tmp_path: Path) -> None:
+    """The step swaps a stub's parent for a symlink to a host dir: the cleanup must not follow it."""
+    victim = tmp_path / f"victim-{uuid.uuid4().hex[:6]}"
+    (victim / "y").mkdir(parents=True)
+    df = (f"FROM busybox\nRUN --mount=type=tmpfs,target=/x/y mv /x /z && ln -s {victim} /x\n")
+    ctx = _ctx(tmp_path, df)
+    _build(dw_daemon, ctx, "--no-cache")
+    assert (victim / "y").is_dir()
