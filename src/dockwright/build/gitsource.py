@@ -34,11 +34,23 @@ LS_REMOTE_TIMEOUT = 60.0
 CLONE_TIMEOUT = 900.0
 
 
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]+@")
+
+
+def redact(remote: str) -> str:
+    """The remote as it may be shown or logged: credentials in its URL masked, as BuildKit does."""
+    return _USERINFO.sub(r"\1xxxxx@", remote)
+
+
 @dataclass(frozen=True)
 class GitRef:
     remote: str
     ref: str = ""  # "" = the remote's default branch (HEAD)
     subdir: str = ""  # "" = the repository's root
+
+    @property
+    def shown(self) -> str:
+        return redact(self.remote)
 
 
 @dataclass(frozen=True)
@@ -65,13 +77,18 @@ def parse(src: str) -> GitRef:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "http_proxy", "https_proxy", "no_proxy",
+    # never the daemon host's identity: no HOME (~/.git-credentials, ~/.gitconfig), no ssh keys or agent;
+    # a build client must not reach, through the daemon, what only the host's root may read
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "http_proxy", "https_proxy", "no_proxy",
                                                           "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "LANG")}
     env.update({
+        "HOME": "/nonexistent",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
         "GIT_ALLOW_PROTOCOL": "git:http:https:ssh",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+        "GIT_SSH_COMMAND": "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityFile=/dev/null "
+                           "-o IdentityAgent=none",
         "LC_ALL": "C",
     })
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -124,13 +141,13 @@ async def resolve(g: GitRef, keep_git_dir: bool = False) -> Resolved:
         code, out, err = await _git("ls-remote", "--", g.remote, *([g.ref, f"{g.ref}^{{}}"] if g.ref else ["HEAD"]),
                                     timeout=LS_REMOTE_TIMEOUT)
     except TimeoutError:
-        raise Unavailable(f"git ls-remote {g.remote}: no answer in {LS_REMOTE_TIMEOUT:.0f}s") from None
+        raise Unavailable(f"git ls-remote {g.shown}: no answer in {LS_REMOTE_TIMEOUT:.0f}s") from None
     if code != 0:
-        raise Unavailable(f"cannot reach git repository {g.remote}: {_last_line(err)}")
+        raise Unavailable(f"cannot reach git repository {g.shown}: {_last_line(err).replace(g.remote, g.shown)}")
     commit = pick(out, g.ref)
     if commit is None:
         what = f"ref {g.ref!r}" if g.ref else "a default branch (HEAD)"
-        raise InvalidParameter(f"git repository {g.remote} has no {what}: name an existing branch, tag or full "
+        raise InvalidParameter(f"git repository {g.shown} has no {what}: name an existing branch, tag or full "
                                "commit sha after '#'")
     return Resolved(g, commit, keep_git_dir)
 
@@ -147,6 +164,13 @@ def _reset(into: Path) -> None:
 
 async def _fetch(r: Resolved, into: Path) -> None:
     """Into ``into``: the commit's working tree (with ``.git``), by the cheapest way that works."""
+    try:
+        await _fetch_tries(r, into)
+    except TimeoutError:
+        raise Unavailable(f"git: cloning {r.source.shown} took longer than {CLONE_TIMEOUT:.0f}s") from None
+
+
+async def _fetch_tries(r: Resolved, into: Path) -> None:
     g = r.source
     errors: list[str] = []
     if not _SHA.match(g.ref):
@@ -174,7 +198,7 @@ async def _fetch(r: Resolved, into: Path) -> None:
         if code == 0 and await _rev(into) == r.commit:
             return
     errors.append(_last_line(err))
-    raise Unavailable(f"cannot check out {r.commit[:12]} of {g.remote}: {errors[-1]}")
+    raise Unavailable(f"cannot check out {r.commit[:12]} of {g.shown}: {errors[-1].replace(g.remote, g.shown)}")
 
 
 @contextlib.asynccontextmanager
@@ -191,7 +215,7 @@ async def checkout(r: Resolved, work: Path) -> AsyncIterator[Path]:
 
             root = Path(secure_join(str(into), r.source.subdir))
             if not root.is_dir():
-                raise InvalidParameter(f"subdir {r.source.subdir!r} not found in {r.source.remote} at "
+                raise InvalidParameter(f"subdir {r.source.subdir!r} not found in {r.source.shown} at "
                                        f"{r.commit[:12]}")
         yield root
     finally:

@@ -888,7 +888,7 @@ class Build:
         """ADD from git on a cache miss: clone the resolved commit, then copy it as a directory."""
         cmd = ec.command
         git = self.git_pending[key]
-        await out(f"Cloning {git.source.remote} at {git.commit[:12]}\n")
+        await out(f"Cloning {git.source.shown} at {git.commit[:12]}\n")
         try:
             async with gitsource.checkout(git, self.work) as root:
                 tree = copyfiles.DirTree(root)

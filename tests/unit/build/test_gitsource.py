@@ -64,3 +64,13 @@ def test_local_and_ext_transports_are_refused(tmp_path: Path, remote: str) -> No
     with pytest.raises(Unavailable, match="cannot reach git repository"):
         asyncio.run(gitsource.resolve(gitsource.GitRef(remote.format(repo=repo))))
     assert not (repo / "pwned").exists()
+
+
+def test_credentials_in_a_remote_are_never_shown() -> None:
+    from dockwright.build.gitsource import _env, parse, redact
+
+    assert redact("https://user:token@example.com/r.git") == "https://xxxxx@example.com/r.git"
+    assert redact("git@example.com:r.git") == "git@example.com:r.git"  # ssh user, no secret
+    assert parse("https://u:t@example.com/r.git#main").shown == "https://xxxxx@example.com/r.git"
+    env = _env()
+    assert env["HOME"] == "/nonexistent" and env["GIT_CONFIG_GLOBAL"] == "/dev/null"  # not the host's identity
