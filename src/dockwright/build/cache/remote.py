@@ -247,10 +247,11 @@ class RemoteCache:
         """The layer's blob digest, downloaded from its imported cache unless it is already here."""
         blob, where = self._blob_of.get(layer.chain_id, ("", CacheSpec("", {})))
         if not blob:
-            local = await asyncio.to_thread(self.d.image_store.layer_blobs, layer.diff_id)
+            local = [b[0] for b in await asyncio.to_thread(self.d.image_store.layer_blobs, layer.diff_id)
+                     if await asyncio.to_thread(self.d.content.exists, Digest(b[0]))]
             if not local:
                 raise NotFound(f"layer {layer.diff_id} is neither local nor in an imported cache")
-            blob = local[0][0]
+            blob = local[0]
         self.lease.blobs.add(blob)
         if not await asyncio.to_thread(self.d.content.exists, Digest(blob)):
             if not where.type:

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import secrets
+import select
 import shlex
 import shutil
 import signal
@@ -355,7 +356,7 @@ class ContainerService:
                               marks: list[tuple[str, float]]) -> int:
         sdir = self.state_dir(c)
         sdir.mkdir(parents=True, exist_ok=True)
-        for stale in ("exit.json", "init.pid"):
+        for stale in ("exit.json", "init.pid", "monitor.pid"):
             with contextlib.suppress(FileNotFoundError):
                 (sdir / stale).unlink()
         lc = (c.host_config.get("LogConfig") or {}).get("Config") or {}
@@ -444,8 +445,17 @@ class ContainerService:
                 os.close(ctl_w)
             # one line; not EOF: with the builtin runtime the container's init is forked from the
             # monitor and holds the pipe's write end until it execs, after `start`
+            # and if the monitor dies before it reports, that end stays open: poll, and look at it
             chunks: list[bytes] = []
+            poller = select.poll()
+            poller.register(rfd, select.POLLIN)
             while True:
+                if not poller.poll(1000):
+                    pid_file = sdir / "monitor.pid"
+                    with contextlib.suppress(OSError, ValueError):
+                        if not _pid_alive(int(pid_file.read_text())):
+                            return b"".join(chunks)
+                    continue
                 b = os.read(rfd, 65536)
                 chunks.append(b)
                 if not b or b.endswith(b"\n"):
