@@ -100,7 +100,7 @@ def test_step_mounts_secret_file_env_and_stubs(tmp_path: Path) -> None:
     (root / "etc" / "t").mkdir()
     (root / "src").mkdir()
     (root / "src" / "kept").write_text("x")
-    runstep._drop_stubs(stubs)
+    runstep._drop_stubs(root, stubs)
     assert sorted(os.listdir(root)) == ["etc", "src"] and os.listdir(root / "etc") == []
     with pytest.raises(InvalidParameter, match="NUL"):
         runstep._step_mounts(root, private, [runstep.StepMount("secret", "", data=b"a\0b", env="X")])
