@@ -43,7 +43,7 @@ from dockwright.build.runstep import RunFailed, RunRequest, env_for_run, run_con
 from dockwright.build.secrets import Secrets
 from dockwright.errors import AlreadyExists, DockwrightError, InvalidParameter, NotFound
 from dockwright.images.model import LayerRecord
-from dockwright.images.unpack import chain_of, ensure_unpacked
+from dockwright.images.unpack import chain_of, commit_or_drop, ensure_unpacked
 from dockwright.oci import mediatypes
 from dockwright.snapshots.mount import mount_all, unmount
 
@@ -962,14 +962,7 @@ class Build:
         chain = chain_of(parent, diff_id)
         self.lease.snapshots.add(chain)
         self.lease.blobs.add(digest)
-        try:
-            sn.stat(chain)
-            sn.remove(key)
-        except DockwrightError:
-            try:
-                sn.commit(chain, key)
-            except AlreadyExists:
-                sn.remove(key)
+        commit_or_drop(sn, key, chain)
         layer = LayerRecord(chain, diff_id, parent, _content_size(content, digest))
         self.d.image_store.record_layer(layer, (digest, mediatypes.DOCKER_LAYER, res.size))
         return layer

@@ -39,7 +39,7 @@ from ..errors import (
 )
 from ..images.model import LayerRecord
 from ..images.store import ImageStore
-from ..images.unpack import chain_of, layer_from_blob
+from ..images.unpack import chain_of, commit_or_drop, layer_from_blob
 from ..metadata.leases import Lease
 from ..oci import mediatypes
 from ..oci.descriptor import Descriptor, Platform
@@ -258,14 +258,7 @@ class LayerFetcher:
                                f"says {diff_id}")
             chain = chain_of(parent, applied.diff_id)
             self.lease.snapshots.add(chain)
-            try:
-                sn.stat(chain)
-                sn.remove(key)
-            except DockwrightError:
-                try:
-                    sn.commit(chain, key)
-                except AlreadyExists:
-                    sn.remove(key)
+            commit_or_drop(sn, key, chain)
             done = True
             layer = LayerRecord(chain, applied.diff_id, parent, applied.size)
             self.s.store.record_layer(layer, (desc.digest, desc.media_type or mediatypes.DOCKER_LAYER_GZIP,

@@ -84,6 +84,18 @@ def _snapshot_exists(sn: LayerSnapshotter, name: str) -> bool:
     return True
 
 
+def commit_or_drop(snapshotter: LayerSnapshotter, key: str, chain: str) -> None:
+    """Commit the active snapshot ``key`` as layer ``chain``, or drop it when another unpack, pull or
+    build step committed the same layer first: a layer shared by several images is stored once."""
+    if _snapshot_exists(snapshotter, chain):
+        snapshotter.remove(key)
+        return
+    try:
+        snapshotter.commit(chain, key)
+    except AlreadyExists:
+        snapshotter.remove(key)
+
+
 def unpack_layer(
     store: ImageStore,
     content: ContentStore,
@@ -124,13 +136,7 @@ def unpack_layer(
             assert known_blob is not None
             blob = known_blob
         chain = chain_of(parent_chain, applied.diff_id)
-        if _snapshot_exists(snapshotter, chain):
-            snapshotter.remove(key)
-        else:
-            try:
-                snapshotter.commit(chain, key)
-            except AlreadyExists:
-                snapshotter.remove(key)
+        commit_or_drop(snapshotter, key, chain)
         committed = True
         layer = LayerRecord(chain, applied.diff_id, parent_chain, applied.size)
         store.record_layer(layer, blob)
