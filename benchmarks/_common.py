@@ -8,11 +8,14 @@ Compare the ratio, not absolute times: this machine is shared.
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -126,3 +129,23 @@ def alternate(engines_: list[Engine], runs: int, fn: Callable[[Engine, int], Non
     for i in range(runs):
         for e in engines_:
             fn(e, i)
+
+
+def make_app_context(root: Path, *, deps: int, files: int, pkg_dirs: int, sizes: tuple[int, int],
+                     seed: int) -> None:
+    """The app-shaped context of the build benchmarks: a requirements file, ``deps.tar`` with ``deps``
+    random modules over ``pkg_dirs`` packages (what an install step unpacks), and ``files`` sources."""
+    rnd = random.Random(seed)
+    (root / "requirements.txt").write_text("".join(f"pkg{i}==1.{i}\n" for i in range(40)))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for i in range(deps):
+            data = rnd.randbytes(rnd.randint(*sizes))
+            ti = tarfile.TarInfo(f"site-packages/pkg{i % pkg_dirs}/mod{i}.py")
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    (root / "deps.tar").write_bytes(buf.getvalue())
+    for i in range(files):
+        d = root / "src" / f"pkg{i % 20}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"m{i}.py").write_text(f"def f{i}():\n    return {rnd.randint(0, 10**9)}\n" * 5)

@@ -8,15 +8,12 @@ engine with ``--against``.
 
 from __future__ import annotations
 
-import io
-import random
 import shutil
-import tarfile
 import tempfile
 import uuid
 from pathlib import Path
 
-from _common import Engine, Results, alternate, engines, parser
+from _common import Engine, Results, alternate, engines, make_app_context, parser
 from tests.support.busybox import rootfs_tar_bytes
 
 GOOD = """FROM {base}
@@ -45,20 +42,7 @@ COPY --from=assets /assets /assets
 
 
 def make_context(root: Path, files: int) -> None:
-    rnd = random.Random(42)
-    (root / "requirements.txt").write_text("".join(f"pkg{i}==1.{i}\n" for i in range(40)))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for i in range(3000):
-            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(200, 3000)))
-            ti = tarfile.TarInfo(f"site-packages/pkg{i % 40}/mod{i}.py")
-            ti.size = len(data)
-            tf.addfile(ti, io.BytesIO(data))
-    (root / "deps.tar").write_bytes(buf.getvalue())
-    for i in range(files):
-        d = root / "src" / f"pkg{i % 20}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"m{i}.py").write_text(f"def f{i}():\n    return {rnd.randint(0, 10**9)}\n" * 5)
+    make_app_context(root, deps=3000, files=files, pkg_dirs=40, sizes=(200, 3000), seed=42)
     (root / ".dockerignore").write_text("*.pyc\n.git\n")
 
 

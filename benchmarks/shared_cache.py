@@ -19,20 +19,17 @@ of the image, then pull + ``build --cache-from``. B and C must run no step: the 
 
 from __future__ import annotations
 
-import io
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from _common import Engine, Results, fmt, parser
+from _common import Engine, Results, fmt, make_app_context, parser
 from push_pull import Registry
 from tests.support.busybox import rootfs_tar_bytes
 from tests.support.daemon import DaemonProc, new_daemon
@@ -70,20 +67,7 @@ def make_seed_context(root: Path, deps: int, files: int = 2000) -> None:
 
 
 def make_context(root: Path, deps: int, files: int = 2000) -> None:
-    rnd = random.Random(7)
-    (root / "requirements.txt").write_text("".join(f"pkg{i}==1.{i}\n" for i in range(40)))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for i in range(deps):
-            data = rnd.randbytes(rnd.randint(100, 2000))
-            ti = tarfile.TarInfo(f"site-packages/pkg{i % 200}/mod{i}.py")
-            ti.size = len(data)
-            tf.addfile(ti, io.BytesIO(data))
-    (root / "deps.tar").write_bytes(buf.getvalue())
-    for i in range(files):
-        d = root / "src" / f"pkg{i % 20}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"m{i}.py").write_text(f"def f{i}():\n    return {rnd.randint(0, 10**9)}\n" * 5)
+    make_app_context(root, deps=deps, files=files, pkg_dirs=200, sizes=(100, 2000), seed=7)
 
 
 def _timed_ok(e: Engine, *args: str) -> float:
