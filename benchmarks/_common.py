@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.daemon import new_daemon  # noqa: E402
+from tests.support.ports import free_port, wait_for_port  # noqa: E402, F401 - for the benchmarks
 
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
 

@@ -13,22 +13,14 @@ treat 127.0.0.0/8 registries as insecure (plain HTTP). ``--registry distribution
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-from _common import Engine, Results, engines, parser
+from _common import Engine, Results, engines, free_port, parser, wait_for_port
 from tests.support.archives import big_archive
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Registry:
@@ -47,13 +39,8 @@ class Registry:
                    "--root", str(self.root / "data")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+        if wait_for_port(self.port, 20):
+            return
         raise RuntimeError(f"registry {kind} did not start")
 
     def stop(self) -> None:

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,14 +29,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_ours(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -53,13 +48,8 @@ def start_ours(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     with open(workdir / "registry.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "dockwright", "registry", "serve", str(cfg)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
+    if wait_for_port(port, 20):
+        return proc, f"http://127.0.0.1:{port}"
     proc.kill()
     raise SystemExit("dockwright registry did not start")
 

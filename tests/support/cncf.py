@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port, wait_for_port
+
 DISTRIBUTION = Path("/usr/bin/docker-registry")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -26,7 +20,7 @@ def cncf_registry(workdir: Path) -> Iterator[str]:
     """Yields ``127.0.0.1:PORT``; stops the registry and removes its storage on exit."""
     if not DISTRIBUTION.exists():
         pytest.skip("CNCF Distribution is not installed (apt-get install -y docker-registry)")
-    port = _free_port()
+    port = free_port()
     root = workdir / "dist-root"
     cfg = workdir / "distribution.yml"
     cfg.write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "
@@ -34,13 +28,7 @@ def cncf_registry(workdir: Path) -> Iterator[str]:
     proc = subprocess.Popen([str(DISTRIBUTION), "serve", str(cfg)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()

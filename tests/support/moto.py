@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port, wait_for_port
 
 MOTO = Path(sys.executable).parent / "moto_server"
 
@@ -20,19 +20,11 @@ def moto_server() -> Iterator[str]:
     """Start moto on a free loopback port; yields its endpoint URL, stops it on exit."""
     if not MOTO.exists():
         pytest.skip("moto_server is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, 20)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

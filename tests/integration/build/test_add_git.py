@@ -6,10 +6,8 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import socket
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 from tests.integration.build.test_build import _build, _steps
 from tests.integration.conftest import docker
 from tests.support.daemon import DaemonProc
+from tests.support.ports import free_port, wait_for_port
 
 GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(GIT is None, reason="git is not installed (apt-get install git)")
@@ -30,12 +29,6 @@ def _git(cwd: Path, *args: str) -> str:
            "GIT_CONFIG_NOSYSTEM": "1"}
     r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=True)
     return r.stdout.strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +47,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     _git(src, "add", "-A")
     _git(src, "commit", "-q", "-m", "first")
     _git(src, "tag", "-a", "v1", "-m", "v1")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(["git", "daemon", "--export-all", f"--base-path={base}", "--listen=127.0.0.1",
                              f"--port={port}", "--reuseaddr", str(base)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port, 20)
         yield src, f"git://127.0.0.1:{port}/{name}.git"
     finally:
         proc.terminate()
@@ -106,7 +93,7 @@ def test_add_git_refs_subdir_keep_git_dir_and_cache(dw_daemon: DaemonProc, busyb
 
 def test_add_git_errors(dw_daemon: DaemonProc, busybox_image: str, repo: tuple[Path, str], tmp_path: Path) -> None:
     _, url = repo
-    closed = _free_port()
+    closed = free_port()
     cases = {
         f"FROM busybox\nADD {url}#no-such-branch /x\n": "Dockerfile:2: ADD failed: git repository",
         f"FROM busybox\nRUN true\nADD git://127.0.0.1:{closed}/nothing.git /x\n":

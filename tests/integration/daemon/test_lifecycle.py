@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.integration.conftest import DOCKER
 from tests.support.certs import make_tls
 from tests.support.daemon import DaemonProc, new_daemon
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -22,14 +22,6 @@ def daemon() -> DaemonProc:
     d = new_daemon("dw-life-")
     yield d
     d.cleanup()
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return int(port)
 
 
 def _run_daemon(d: DaemonProc, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
@@ -76,7 +68,7 @@ def test_plain_tcp_refused_off_loopback(daemon: DaemonProc) -> None:
 
 
 def test_tcp_loopback_and_tls(daemon: DaemonProc) -> None:
-    port, tls_port = _free_port(), _free_port()
+    port, tls_port = free_port(), free_port()
     certs = make_tls(daemon.tmp / "certs")
     daemon.extra_args = [
         "-H", f"tcp://127.0.0.1:{port}",

@@ -86,7 +86,7 @@ def test_unknown_tag_is_manifest_unknown(dw_daemon: DaemonProc, registry: Regist
 
 
 def test_unreachable_registry(dw_daemon: DaemonProc) -> None:
-    from tests.integration.registry.conftest import free_port
+    from tests.support.ports import free_port
 
     status, body = dw_daemon.request("POST", f"/v1.47/images/create?fromImage=127.0.0.1:{free_port()}/x&tag=1")
     assert 500 <= status < 600

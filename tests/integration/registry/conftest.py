@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +16,9 @@ import requests
 import yaml
 
 from tests.support.moto import moto_server
+from tests.support.ports import free_port, wait_for_port
 
 SKOPEO = shutil.which("skopeo")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RegistryProc:
@@ -55,15 +48,10 @@ class RegistryProc:
                 [sys.executable, "-m", "dockwright", "registry", "serve", str(self.config)],
                 stdout=log, stderr=log, env=env, start_new_session=True,
             )
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"registry exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+        if wait_for_port(self.port, 15, self.proc):
+            return self
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"registry exited: {self.log.read_text()[-2000:]}")
         raise RuntimeError("registry did not start listening")
 
     def kill9(self) -> None:

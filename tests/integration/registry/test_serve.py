@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import requests
 
-from .conftest import RegistryProc, free_port, skopeo
+from tests.support.ports import free_port, wait_for_port
+
+from .conftest import RegistryProc, skopeo
 from .layouts import single_image
 
 
@@ -25,13 +26,7 @@ def test_serve_without_config_uses_flags(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         r = requests.post(f"http://127.0.0.1:{port}/v2/x/blobs/uploads/", timeout=5)
         assert r.status_code == 202
         assert (root / "docker/registry/v2/repositories/x/_uploads").is_dir()
@@ -92,13 +87,7 @@ def test_registry2_users_config_file(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "dockwright", "registry", "serve"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         src = tmp_path / "img"
         single_image(src, "v1")
         skopeo("copy", "--dest-tls-verify=false", f"oci:{src}:v1", f"docker://127.0.0.1:{port}/r2/app:v1")
