@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker as docker_sdk
 import pytest
 
 from tests.support.busybox import rootfs_tar_bytes
@@ -48,6 +49,16 @@ def busybox_image(dw_daemon: DaemonProc, busybox_tar: Path) -> str:
     )
     assert status == 200, body
     return "busybox:latest"
+
+
+@pytest.fixture
+def client(dw_daemon: DaemonProc) -> Iterator[docker_sdk.DockerClient]:
+    """The docker SDK against the session daemon."""
+    c = docker_sdk.DockerClient(base_url=dw_daemon.host, version="1.47", timeout=60)
+    try:
+        yield c
+    finally:
+        c.close()
 
 
 def docker(d: DaemonProc, *args: str, input: bytes | None = None, check: bool = True,

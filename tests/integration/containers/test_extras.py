@@ -31,15 +31,6 @@ def _name(prefix: str) -> str:
 
 
 @pytest.fixture
-def client(dw_daemon: DaemonProc) -> Iterator[docker.DockerClient]:
-    c = docker.DockerClient(base_url=dw_daemon.host, version="1.47", timeout=60)
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.fixture
 def cleanup(dw_daemon: DaemonProc) -> Iterator[list[str]]:
     """Names of containers (and ``image:`` prefixed images) to remove after the test."""
     items: list[str] = []

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import docker
 import pytest
 
 from tests.support.daemon import DaemonProc
-
-
-@pytest.fixture
-def client(dw_daemon: DaemonProc) -> Iterator[docker.DockerClient]:
-    c = docker.DockerClient(base_url=dw_daemon.host, version="1.47", timeout=60)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def _name(prefix: str) -> str:

@@ -6,7 +6,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -14,15 +13,6 @@ import pytest
 
 from tests.support.daemon import DaemonProc
 from tests.support.schemas import validate_definition, validate_response
-
-
-@pytest.fixture
-def client(dw_daemon: DaemonProc) -> Iterator[docker.DockerClient]:
-    c = docker.DockerClient(base_url=dw_daemon.host, version="1.47", timeout=60)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_sdk_image_workflow(client: docker.DockerClient, busybox_image: str, tmp_path: Path) -> None:
