@@ -15,8 +15,9 @@ from tests.support.daemon import DaemonProc
 from .conftest import unique
 
 
-def dw(d: DaemonProc, *args: str, env: dict[str, str], input: str | None = None,
+def dw(env: dict[str, str], *args: str, input: str | None = None,
        check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Our CLI with the environment ``env`` (DOCKER_HOST, DOCKER_CONFIG)."""
     r = subprocess.run([sys.executable, "-m", "dockwright", *args], env=env, input=input, capture_output=True,
                        text=True, timeout=120)
     if check and r.returncode != 0:
@@ -32,24 +33,24 @@ def test_cli_login_push_pull_logout(dw_daemon: DaemonProc, basic_registry: Regis
     status, body = dw_daemon.request("POST", f"/v1.47/images/create?fromSrc=-&repo={name.rsplit(':', 1)[0]}"
                                      f"&tag=v2", busybox_tar.read_bytes(), {"Content-Type": "application/x-tar"})
     assert status == 200, body
-    bad = dw(dw_daemon, "login", "-u", "alice", "--password-stdin", reg, env=env, input="nope\n", check=False)
+    bad = dw(env, "login", "-u", "alice", "--password-stdin", reg, input="nope\n", check=False)
     assert bad.returncode == 1 and "401" in bad.stderr, bad.stderr
-    ok = dw(dw_daemon, "login", "-u", "alice", "--password-stdin", reg, env=env, input="pw-alice\n")
+    ok = dw(env, "login", "-u", "alice", "--password-stdin", reg, input="pw-alice\n")
     assert "Login Succeeded" in ok.stdout
     cfg_path = tmp_path / "cfg" / "config.json"
     cfg = json.loads(cfg_path.read_text())
     assert reg in cfg["auths"] and cfg["auths"][reg]["auth"]
     assert stat.S_IMODE(os.stat(cfg_path).st_mode) == 0o600
-    out = dw(dw_daemon, "push", name, env=env).stdout
+    out = dw(env, "push", name).stdout
     assert "The push refers to repository" in out and "v2: digest: sha256:" in out
-    dw(dw_daemon, "rmi", name, env=env)
-    out = dw(dw_daemon, "pull", name, env=env).stdout
+    dw(env, "rmi", name)
+    out = dw(env, "pull", name).stdout
     assert ("Pull complete" in out or "Already exists" in out) and out.strip().endswith(name)
-    out = dw(dw_daemon, "logout", reg, env=env).stdout
+    out = dw(env, "logout", reg).stdout
     assert f"Removing login credentials for {reg}" in out
     assert reg not in json.loads(cfg_path.read_text()).get("auths", {})
-    dw(dw_daemon, "rmi", name, env=env)
-    r = dw(dw_daemon, "pull", name, env=env, check=False)
+    dw(env, "rmi", name)
+    r = dw(env, "pull", name, check=False)
     assert r.returncode == 1 and "unauthorized" in r.stderr.lower()
 
 
@@ -84,14 +85,14 @@ elif action == "erase":
     (cfgdir / "config.json").write_text(json.dumps({"credsStore": "dwtest"}))
     env = dict(dw_daemon.env, DOCKER_CONFIG=str(cfgdir), PATH=f"{helper_dir}:{os.environ['PATH']}")
     reg = basic_registry.addr
-    dw(dw_daemon, "login", "-u", "alice", "--password-stdin", reg, env=env, input="pw-alice\n")
+    dw(env, "login", "-u", "alice", "--password-stdin", reg, input="pw-alice\n")
     assert "pw-alice" not in (cfgdir / "config.json").read_text()
     assert json.loads(store.read_text())[reg]["Secret"] == "pw-alice"
     name = f"{reg}/{unique('helper')}:v1"
     status, _ = dw_daemon.request("POST", f"/v1.47/images/create?fromSrc=-&repo={name.rsplit(':', 1)[0]}&tag=v1",
                                   busybox_tar.read_bytes(), {"Content-Type": "application/x-tar"})
     assert status == 200
-    dw(dw_daemon, "push", name, env=env)
-    dw(dw_daemon, "logout", reg, env=env)
+    dw(env, "push", name)
+    dw(env, "logout", reg)
     assert reg not in json.loads(store.read_text())
-    dw(dw_daemon, "rmi", name, env=env)
+    dw(env, "rmi", name)

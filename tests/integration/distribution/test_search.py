@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,26 +21,18 @@ from tests.support.daemon import DaemonProc
 from tests.support.schemas import validate_response
 
 from .conftest import unique
+from .test_cli import dw
 
 REFERENCE_DOCKERD = "/var/run/docker.sock"
 KEYS = {"name", "description", "star_count", "is_official", "is_automated"}
-
-
-def _dw(env: dict[str, str], *args: str, input: str | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([sys.executable, "-m", "dockwright", *args], env=env, input=input, capture_output=True,
-                       text=True, timeout=120)
-    if check and r.returncode != 0:
-        raise AssertionError(f"dockwright {' '.join(args)}: {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
 
 
 def _push(d: DaemonProc, busybox_tar: Path, repo: str, env: dict[str, str] | None = None) -> None:
     status, body = d.request("POST", f"/v1.47/images/create?fromSrc=-&repo={repo}&tag=v1",
                              busybox_tar.read_bytes(), {"Content-Type": "application/x-tar"})
     assert status == 200, body
-    _dw(env or d.env, "push", f"{repo}:v1")
-    _dw(env or d.env, "rmi", f"{repo}:v1")
+    dw(env or d.env, "push", f"{repo}:v1")
+    dw(env or d.env, "rmi", f"{repo}:v1")
 
 
 @pytest.fixture
@@ -103,11 +94,11 @@ def test_cli_search_matches_docker(dw_daemon: DaemonProc, populated: tuple[str, 
     for args in ([], ["--limit", "2"], ["--no-trunc"], ["--format", "{{.Name}}: {{.StarCount}}"],
                  ["--filter", "is-official=false"]):
         theirs = docker(dw_daemon, "search", *args, f"{addr}/{word}").stdout
-        ours = _dw(dw_daemon.env, "search", *args, f"{addr}/{word}").stdout
+        ours = dw(dw_daemon.env, "search", *args, f"{addr}/{word}").stdout
         assert ours == theirs, (args, ours, theirs)
     lines = theirs.splitlines()
     assert lines[0].split() == ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"] and len(lines) == 4, theirs
-    r = _dw(dw_daemon.env, "search", "--filter", "stars", f"{addr}/{word}", check=False)
+    r = dw(dw_daemon.env, "search", "--filter", "stars", f"{addr}/{word}", check=False)
     assert r.returncode != 0 and "bad format of filter" in r.stderr, r.stderr
 
 
@@ -129,12 +120,12 @@ def test_search_needs_credentials_where_the_registry_does(dw_daemon: DaemonProc,
     env = dict(dw_daemon.env, DOCKER_CONFIG=str(tmp_path / "cfg"))
     addr = basic_registry.addr
     word = unique("priv")
-    _dw(env, "login", "-u", "alice", "--password-stdin", addr, input="pw-alice\n")
+    dw(env, "login", "-u", "alice", "--password-stdin", addr, input="pw-alice\n")
     _push(dw_daemon, busybox_tar, f"{addr}/{word}", env)
-    out = _dw(env, "search", "--format", "{{.Name}}", f"{addr}/{word}").stdout
+    out = dw(env, "search", "--format", "{{.Name}}", f"{addr}/{word}").stdout
     assert out.split() == [word]
-    _dw(env, "logout", addr)
-    r = _dw(env, "search", f"{addr}/{word}", check=False)
+    dw(env, "logout", addr)
+    r = dw(env, "search", f"{addr}/{word}", check=False)
     assert r.returncode != 0 and "unauthorized" in r.stderr.lower(), r.stderr
 
 
@@ -143,7 +134,7 @@ def test_cncf_distribution_has_no_search(dw_daemon: DaemonProc, tmp_path: Path) 
         r = docker(dw_daemon, "search", f"{addr}/anything", check=False)
         assert r.returncode != 0 and "Unexpected status code 404" in r.stderr, r.stderr
         assert "does not offer search" in r.stderr, r.stderr
-        ours = _dw(dw_daemon.env, "search", f"{addr}/anything", check=False)
+        ours = dw(dw_daemon.env, "search", f"{addr}/anything", check=False)
         assert ours.returncode != 0 and ours.stderr == r.stderr, (ours.stderr, r.stderr)
         status, body = api_json(dw_daemon, "GET", f"/v1.47/images/search?term={addr}/anything")
         assert status == 501 and isinstance(body, dict) and "Unexpected status code 404" in body["message"]
