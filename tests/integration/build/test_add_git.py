@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.test_build import _build, _steps
+from tests.integration.build.test_build import _build
 from tests.integration.conftest import docker
+from tests.support.buildcache import steps
 from tests.support.daemon import DaemonProc
 from tests.support.ports import free_port, wait_for_port
 
@@ -80,12 +81,12 @@ def test_add_git_refs_subdir_keep_git_dir_and_cache(dw_daemon: DaemonProc, busyb
     r = docker(dw_daemon, "run", "--rm", tag, "sh", "-c", "ls /tagged /whole; cat /whole/README")
     assert "one.txt" in r.stdout and "deep" in r.stdout and "readme" in r.stdout
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["cache"] * 5 and "Cloning" not in out, out
+    assert steps(out) == ["cache"] * 5 and "Cloning" not in out, out
     (src / "sub" / "one.txt").write_text("one v2\n")
     _git(src, "commit", "-q", "-am", "second")
     out = _build(dw_daemon, ctx, "-t", tag)
     # the tag and the sha still name the first commit; the default branch and main moved
-    assert _steps(out) == ["cache", "ran", "ran", "ran", "ran"], out
+    assert steps(out) == ["cache", "ran", "ran", "ran", "ran"], out
     r = docker(dw_daemon, "run", "--rm", tag, "cat", "/tagged/one.txt", "/whole/sub/one.txt")
     assert r.stdout == "one v1\none v2\n"
     docker(dw_daemon, "rmi", tag)

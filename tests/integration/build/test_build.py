@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from tests.integration.conftest import api_json, docker
+from tests.support.buildcache import steps
 from tests.support.daemon import DaemonProc
 
 APP_DOCKERFILE = """FROM busybox
@@ -35,29 +36,19 @@ def _build(d: DaemonProc, ctx: Path, *args: str, check: bool = True) -> str:
     return r.stdout + r.stderr
 
 
-def _steps(out: str) -> list[str]:
-    """Per step: 'cache' or 'ran'."""
-    res = []
-    for block in out.split("Step ")[1:]:
-        if " : FROM " in block.splitlines()[0]:
-            continue
-        res.append("cache" if "Using cache" in block else "ran")
-    return res
-
-
 def test_cold_warm_one_file_change(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path) -> None:
     ctx = _app(tmp_path)
     tag = f"dwb-app-{uuid.uuid4().hex[:6]}:1"
     out = _build(dw_daemon, ctx, "-t", tag)
     assert "Successfully built" in out and f"Successfully tagged {tag}" in out
-    assert _steps(out)[1:] == ["ran"] * 4  # WORKDIR /app on busybox may come from another test
+    assert steps(out)[1:] == ["ran"] * 4  # WORKDIR /app on busybox may come from another test
     assert "Running in" in out and "Removing intermediate container" in out
     out2 = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out2) == ["cache"] * 5
+    assert steps(out2) == ["cache"] * 5
     assert out2.count(" => CACHED") == 5
     (ctx / "src" / "m7.py").write_text("x = 'changed'\n")
     out3 = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out3) == ["cache", "cache", "cache", "ran", "ran"]
+    assert steps(out3) == ["cache", "cache", "cache", "ran", "ran"]
     assert "src/m7.py (changed)" in out3
     r = docker(dw_daemon, "run", "--rm", tag, "sh", "-c", "cat /app/src/m7.py; ls /deps; ls /app")
     assert "changed" in r.stdout and "a\nb\nc" in r.stdout
@@ -77,7 +68,7 @@ def test_bad_ordering_lint_and_rerun(dw_daemon: DaemonProc, busybox_image: str, 
     assert "[lint]" in out and "COPY only" in out
     (ctx / "src" / "m1.py").write_text("y = 1\n")
     out2 = _build(dw_daemon, ctx)
-    assert _steps(out2) == ["cache", "ran", "ran"]
+    assert steps(out2) == ["cache", "ran", "ran"]
 
 
 def test_multistage_target_args(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path) -> None:
@@ -188,10 +179,10 @@ def test_prune_cache_from_and_df(dw_daemon: DaemonProc, busybox_image: str, tmp_
     status, body = api_json(dw_daemon, "GET", "/v1.47/system/df")
     assert isinstance(body, dict) and body["BuildCache"] == []
     out = _build(dw_daemon, ctx)
-    assert _steps(out) == ["ran"] * 4
+    assert steps(out) == ["ran"] * 4
     docker(dw_daemon, "builder", "prune", "-af")
     out = _build(dw_daemon, ctx, "--cache-from", tag, "-t", tag + "b")
-    assert _steps(out) == ["cache"] * 4, out
+    assert steps(out) == ["cache"] * 4, out
     r = docker(dw_daemon, "run", "--rm", tag + "b", "cat", "/b")
     assert r.stdout == "built\n"
     docker(dw_daemon, "rmi", tag, tag + "b")
@@ -251,7 +242,7 @@ def test_client_disconnect_stops_the_build(dw_daemon: DaemonProc, busybox_image:
     assert not running
     ctx = _app(tmp_path, df.decode().replace("sleep 20", "true"))
     out = _build(dw_daemon, ctx)
-    assert _steps(out) == ["cache", "ran"]
+    assert steps(out) == ["cache", "ran"]
 
 
 def test_dockerfile_outside_context_stdin_tags_quiet(dw_daemon: DaemonProc, busybox_image: str,
@@ -280,10 +271,10 @@ def test_copy_chown_chmod_and_cache_key(dw_daemon: DaemonProc, busybox_image: st
     r = docker(dw_daemon, "run", "--rm", tag, "stat", "-c", "%u %g %a", "/r", "/s/m1.py")
     assert r.stdout.split("\n")[:2] == ["1000 1001 600", "0 0 644"], r.stdout
     out = _build(dw_daemon, ctx, "-t", tag, "--label", "team=build")
-    assert _steps(out) == ["cache", "cache", "cache"]
+    assert steps(out) == ["cache", "cache", "cache"]
     (ctx / "Dockerfile").write_text(df.replace("1000:1001", "1000:1002"))
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["ran", "ran"]
+    assert steps(out) == ["ran", "ran"]
     docker(dw_daemon, "rmi", tag)
 
 

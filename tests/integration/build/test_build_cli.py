@@ -9,8 +9,9 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.integration.build.test_build import _app, _build, _steps
+from tests.integration.build.test_build import _app, _build
 from tests.integration.conftest import docker
+from tests.support.buildcache import steps
 from tests.support.busybox import rootfs_tar_bytes
 from tests.support.daemon import DaemonProc, new_daemon
 
@@ -74,7 +75,7 @@ def test_kill_daemon_mid_build_then_reuse(tmp_path: Path) -> None:
         assert status == 200 and not report.get("Errors") and not report.get("Orphans"), body
         (ctx / "Dockerfile").write_text(df.replace("sleep 30", "true"))
         out = _build(d, ctx)
-        assert _steps(out)[:2] == ["cache", "cache"], out
+        assert steps(out)[:2] == ["cache", "cache"], out
         status, body = d.request("GET", "/v1.47/system/df")
         assert status == 200
     finally:

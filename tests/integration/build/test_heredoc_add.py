@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.test_build import _build, _steps
+from tests.integration.build.test_build import _build
 from tests.integration.conftest import docker
+from tests.support.buildcache import steps
 from tests.support.daemon import DaemonProc
 
 HEREDOC_DOCKERFILE = """FROM busybox
@@ -81,12 +82,12 @@ def test_heredocs_run_and_copy(dw_daemon: DaemonProc, busybox_image: str, tmp_pa
         r = docker(dw_daemon, "run", "--rm", tag, "sh", "-c", "ls /dev/pipes 2>&1 || true")
         assert "EOF" not in r.stdout
         out = _build(dw_daemon, ctx, "-t", tag)
-        assert _steps(out) == ["cache"] * 8, out
+        assert steps(out) == ["cache"] * 8, out
         # the heredoc's content is part of the cache key
         (ctx / "Dockerfile").write_text(
             HEREDOC_DOCKERFILE.replace("echo two", f"echo two-{marker}").replace("aa\n", "changed\n"))
         out = _build(dw_daemon, ctx, "-t", tag)
-        assert _steps(out) == ["cache"] * 7 + ["ran"], out
+        assert steps(out) == ["cache"] * 7 + ["ran"], out
         _build(dw_daemon, ctx, "-t", tag, "--build-arg", "X=other")
         r = docker(dw_daemon, "run", "--rm", tag, "cat", "/c1", "/c2", "/dir/A")
         assert r.stdout.splitlines() == ["hello other", "hello ${X}", "changed"]
@@ -152,13 +153,13 @@ def test_add_from_url(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path,
         assert lines[3:5] == ["a.tar.gz", "hello.txt"]  # not extracted
         assert int(lines[5]) == (root / "a.tar.gz").stat().st_size
         out = _build(dw_daemon, ctx, "-t", tag)
-        assert _steps(out) == ["cache"] * 3, out
+        assert steps(out) == ["cache"] * 3, out
         os.utime(root / "hello.txt", (1700000000, 1700000000))  # the key is the content, not the time
         out = _build(dw_daemon, ctx, "-t", tag)
-        assert _steps(out) == ["cache"] * 3, out
+        assert steps(out) == ["cache"] * 3, out
         (root / "hello.txt").write_text("changed\n")
         out = _build(dw_daemon, ctx, "-t", tag)
-        assert _steps(out) == ["ran"] * 3, out
+        assert steps(out) == ["ran"] * 3, out
         (ctx / "Dockerfile").write_text(df.replace(digest, "0" * 64))
         out = _build(dw_daemon, ctx, "-t", tag + "x", check=False)
         assert "digest mismatch" in out and "Successfully built" not in out, out

@@ -12,9 +12,10 @@ import tarfile
 import uuid
 from pathlib import Path
 
-from tests.integration.build.test_build import _build, _steps
+from tests.integration.build.test_build import _build
 from tests.integration.build.test_build_cli import DW, dw
 from tests.integration.conftest import docker
+from tests.support.buildcache import steps
 from tests.support.daemon import DaemonProc
 
 
@@ -57,7 +58,7 @@ def test_bind_and_tmpfs_mounts(dw_daemon: DaemonProc, busybox_image: str, tmp_pa
     ctx = _ctx(tmp_path, BIND_DF)
     tag = f"dwb-mnt-{uuid.uuid4().hex[:6]}:1"
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["ran"] * 4, out
+    assert steps(out) == ["ran"] * 4, out
     r = docker(dw_daemon, "run", "--rm", tag, "sh", "-c", "cat /got /other; cat /listing; ls /tmp")
     assert (ctx / "data" / "a.txt").read_text() in r.stdout and "beta" in r.stdout and "unrelated" in r.stdout
     listing = r.stdout.split("unrelated\n", 1)[1]
@@ -65,19 +66,19 @@ def test_bind_and_tmpfs_mounts(dw_daemon: DaemonProc, busybox_image: str, tmp_pa
     assert "mnt" not in listing.split() and "scratch" not in listing.split() and "ctx" not in listing.split()
     assert not (ctx / "written").exists()
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["cache"] * 4, out
+    assert steps(out) == ["cache"] * 4, out
     (ctx / "other.txt").write_text("unrelated but changed\n")  # not bound by step 1: only step 2 reruns
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["cache", "ran", "ran", "ran"], out
+    assert steps(out) == ["cache", "ran", "ran", "ran"], out
     (ctx / "data" / "sub" / "b.txt").write_text("beta 2\n")
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out)[0] == "ran" and "mount:/mnt/data/sub/b.txt (changed)" in out, out
+    assert steps(out)[0] == "ran" and "mount:/mnt/data/sub/b.txt (changed)" in out, out
     os.chmod(ctx / "data" / "a.txt", 0o600)  # the mode is part of the key, like COPY's
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out)[0] == "ran", out
+    assert steps(out)[0] == "ran", out
     (ctx / "data" / "ignored.txt").write_text("ignored, changed\n")
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out)[0] == "cache", out
+    assert steps(out)[0] == "cache", out
     docker(dw_daemon, "rmi", tag)
 
 
@@ -94,10 +95,10 @@ def test_bind_from_stage_and_image(dw_daemon: DaemonProc, busybox_image: str, tm
     r = docker(dw_daemon, "run", "--rm", tag, "cat", "/got")
     assert r.stdout.startswith("from-stage-")
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["cache"] * 4, out
+    assert steps(out) == ["cache"] * 4, out
     (ctx / "Dockerfile").write_text(df.replace("from-stage-", "from-stage-changed-"))
     out = _build(dw_daemon, ctx, "-t", tag)
-    assert _steps(out) == ["ran"] * 4 and "its source stage or image changed" in out, out
+    assert steps(out) == ["ran"] * 4 and "its source stage or image changed" in out, out
     docker(dw_daemon, "rmi", tag)
 
 
@@ -172,7 +173,7 @@ def test_secrets_through_our_cli(dw_daemon: DaemonProc, busybox_image: str, tmp_
     env = dict(dw_daemon.env, TOKVAR="another value")
     r = subprocess.run([*DW, "build", "-t", tag, "--progress=plain", "--secret", "id=tok,env=TOKVAR", str(ctx)],
                        capture_output=True, text=True, env=env, timeout=120)
-    assert r.returncode == 0 and _steps(r.stdout) == ["cache"] * 5, r.stdout + r.stderr
+    assert r.returncode == 0 and steps(r.stdout) == ["cache"] * 5, r.stdout + r.stderr
     docker(dw_daemon, "rmi", tag)
 
 
