@@ -415,13 +415,21 @@ class Monitor:
                       writer: asyncio.StreamWriter) -> None:
         wanted = {s for s, k in ((1, "stdout"), (2, "stderr")) if req.get(k)}
         writer.write(b'{"ok":true}\n')
+        await self._stream_until_exit(proc, wanted, bool(req.get("stdin")), reader, writer)
+
+    async def _stream_until_exit(self, proc: Proc, wanted: set[int], stdin: bool, reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter, status: bool = False) -> None:
+        """Frame ``proc``'s output to this client (and its stdin to ``proc``) until it exits and its
+        output is drained; then the exit status frame if ``status``, and the end frame."""
         entry = (writer, wanted)
         proc.clients.append(entry)
-        stdin_task = asyncio.create_task(self._pump_stdin(proc, reader)) if req.get("stdin") else None
+        stdin_task = asyncio.create_task(self._pump_stdin(proc, reader)) if stdin else None
         try:
             await proc.exited.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.drained.wait(), 5)
+            if status:
+                writer.write(frame(3, json.dumps(proc.exit).encode()))
             writer.write(frame(0, b""))
             await writer.drain()
         finally:
@@ -477,21 +485,9 @@ class Monitor:
         writer.write(json.dumps({"ok": True, "pid": proc.pid}).encode() + b"\n")
         self._reap()  # it may have exited already
         self._watch(proc)
-        wanted = {1, 2}
-        entry = (writer, wanted)
-        proc.clients.append(entry)
-        stdin_task = asyncio.create_task(self._pump_stdin(proc, reader)) if req.get("stdin") else None
         try:
-            await proc.exited.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.drained.wait(), 5)
-            writer.write(frame(3, json.dumps(proc.exit).encode()))
-            writer.write(frame(0, b""))
-            await writer.drain()
+            await self._stream_until_exit(proc, {1, 2}, bool(req.get("stdin")), reader, writer, status=True)
         finally:
-            proc.clients.remove(entry)
-            if stdin_task is not None:
-                stdin_task.cancel()
             self._close_stdin(proc)
             self.execs.pop(proc.pid, None)
             for f in (pfile, pid_file):
