@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_LINE = 16 * 1024
 
@@ -86,16 +86,17 @@ class LogWriter:
         self._size += len(raw)
 
     def _rotate(self) -> None:
+        """Renames or unlinks, never truncates: a follower holding the old file reads it to its end
+        and then sees the path name a new inode."""
         self._f.close()
-        if self.max_file > 1:
-            for i in range(self.max_file - 1, 0, -1):
-                src = self.path.with_name(self.path.name + (f".{i - 1}" if i > 1 else ""))
-                dst = self.path.with_name(self.path.name + f".{i}")
-                if src.exists():
-                    os.replace(src, dst)
-            self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115
-        else:
-            self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115
+        for i in range(self.max_file - 1, 0, -1):
+            src = self.path.with_name(self.path.name + (f".{i - 1}" if i > 1 else ""))
+            dst = self.path.with_name(self.path.name + f".{i}")
+            if src.exists():
+                os.replace(src, dst)
+        if self.max_file == 1:
+            self.path.unlink(missing_ok=True)
+        self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115
         self._size = 0
 
     def close(self) -> None:
@@ -134,13 +135,67 @@ def files(path: Path) -> list[Path]:
     return [*rotated, path] if path.exists() else rotated
 
 
-def read_records(path: Path) -> Iterator[LogRecord]:
-    for p in files(path):
+class LogReader:
+    """Reads a container's log as the monitor appends to it, holding the file open: Docker's
+    ``docker run`` (and the SDK's ``containers.run(remove=True)``) remove the container before they
+    finish reading a followed log, so a reader that reopened by path would lose the last lines.
+    Rotation is noticed by the path naming another inode (the writer never truncates); the old file
+    is read to its end before the new one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._f: BinaryIO | None = None
+        self._buf = b""
+
+    def snapshot(self) -> list[LogRecord]:
+        """Every complete record now in the log, oldest file first; :meth:`read_new` goes on from there."""
+        self._f = self._open()  # first: a rotation while the older files are read leaves us behind, not ahead
+        recs: list[LogRecord] = []
+        for p in files(self.path):
+            if p == self.path:
+                continue  # read through the open file below
+            try:
+                recs.extend(_records(p.read_bytes()))
+            except FileNotFoundError:
+                continue
+        return recs + self.read_new()
+
+    def read_new(self) -> list[LogRecord]:
+        """The complete records appended since the last call (a partial last line waits)."""
+        if self._f is None:
+            self._f = self._open()
+            if self._f is None:
+                return []
+        data = self._f.read()
+        if self._rotated():  # the writer is done with the old file: read what came since, then the new one
+            data += self._f.read()
+            self._f.close()
+            self._f = self._open()
+            if self._f is not None:
+                data += self._f.read()
+        self._buf += data
+        end = self._buf.rfind(b"\n") + 1
+        complete, self._buf = self._buf[:end], self._buf[end:]
+        return _records(complete)
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def _open(self) -> BinaryIO | None:
         try:
-            with open(p, "rb") as f:
-                for line in f:
-                    rec = _parse(line)
-                    if rec is not None:
-                        yield rec
+            return open(self.path, "rb")  # noqa: SIM115 - held until close()
         except FileNotFoundError:
-            continue
+            return None
+
+    def _rotated(self) -> bool:
+        assert self._f is not None
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self._f.fileno()).st_ino
+        except FileNotFoundError:
+            return False  # the container is gone: what we hold is all there is
+
+
+def _records(data: bytes) -> list[LogRecord]:
+    return [rec for rec in map(_parse, data.splitlines()) if rec is not None]

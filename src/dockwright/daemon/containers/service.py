@@ -915,44 +915,33 @@ class ContainerService:
                     return False
             return True
 
-        def initial() -> tuple[list[tuple[int, bytes]], int]:
-            recs = [r for r in jsonlog.read_records(path) if accept(r)]
-            if tail >= 0:
-                recs = recs[-tail:] if tail else []
-            size = path.stat().st_size if path.exists() else 0
-            return [fmt(r) for r in recs], size
-
         async def gen() -> AsyncIterator[tuple[int, bytes]]:
-            items, offset = await asyncio.to_thread(initial)
-            for item in items:
-                yield item
-            if not follow or (not c.running and c.status != "restarting"):
-                return
-            buf = b""
-            ino = path.stat().st_ino if path.exists() else 0
-            while True:
-                running = c.running or c.status == "restarting"
-                try:
-                    st = path.stat()
-                except FileNotFoundError:
-                    st = None
-                if st is not None and (st.st_ino != ino or st.st_size < offset):
-                    ino, offset = st.st_ino, 0  # rotated
-                if st is not None and st.st_size > offset:
-                    chunk = await asyncio.to_thread(_read_range, path, offset, st.st_size - offset)
-                    offset += len(chunk)
-                    buf += chunk
-                    *lines, buf = buf.split(b"\n")
-                    for line in lines:
-                        rec = jsonlog._parse(line)
-                        if rec is not None and accept(rec):
-                            yield fmt(rec)
-                        if until and rec is not None and rec.timestamp() > until:
-                            return
-                elif not running:
+            # judged before reading: a container that exits while we read has written everything by
+            # then (its monitor closes the log before it reports the exit), so the loop gets the rest
+            was_running = c.running or c.status == "restarting"
+            reader = jsonlog.LogReader(path)
+            try:
+                recs = [r for r in await asyncio.to_thread(reader.snapshot) if accept(r)]
+                if tail >= 0:
+                    recs = recs[-tail:] if tail else []
+                for rec in recs:
+                    yield fmt(rec)
+                if not follow or not was_running:
                     return
-                else:
-                    await asyncio.sleep(0.05)
+                while True:
+                    running = c.running or c.status == "restarting"
+                    new = await asyncio.to_thread(reader.read_new)
+                    for rec in new:
+                        if until and rec.timestamp() > until:
+                            return
+                        if accept(rec):
+                            yield fmt(rec)
+                    if not new:
+                        if not running:
+                            return
+                        await asyncio.sleep(0.05)
+            finally:
+                reader.close()
 
         return c, gen()
 
@@ -1215,12 +1204,6 @@ def _builtin_call(argv: list[str]) -> tuple[int, bytes]:
         rc = builtin_cmd.main(["--log", logf.name, "--log-format", "json", *argv])
         text = Path(logf.name).read_bytes() if rc else b""
     return rc, text
-
-
-def _read_range(path: Path, offset: int, n: int) -> bytes:
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        return fh.read(n)
 
 
 def _created_ts(ts: str) -> float:
