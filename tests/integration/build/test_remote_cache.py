@@ -229,3 +229,27 @@ def test_unneeded_stage_layers_are_not_downloaded(machines: Machines, our_regist
     r = dw(b, "build", "--progress=plain", str(ctx))
     out_local = r.stdout + r.stderr
     assert steps(out_local) == ["ran", "cache", "cache"], out_local
+
+
+def _snapshots(d: DaemonProc) -> int:
+    return len(list((d.data_root / "snapshots").glob("*/fs")))
+
+
+def test_reexport_of_imported_cache_unpacks_nothing(machines: Machines, our_registry: str, tmp_path: Path) -> None:
+    """B passes on the cache it got from A (to a third machine, say): the export needs the layers'
+    blobs only, so B's imported layers stay blobs, nothing is unpacked for it."""
+    a, b = machines.a, machines.b
+    ctx = context(tmp_path)
+    first, second = (f"{our_registry}/app{uuid.uuid4().hex[:6]}:cache" for _ in range(2))
+    dw(a, "build", "--progress=plain", "--cache-to", f"type=registry,ref={first},mode=max", str(ctx))
+    r = dw(b, "build", "--progress=plain", "--cache-from", f"type=registry,ref={first}", str(ctx))
+    assert "Running in" not in r.stdout + r.stderr, r.stdout + r.stderr
+    before = _snapshots(b)
+    r = dw(b, "build", "--progress=plain", "--cache-to", f"type=registry,ref={second},mode=max", str(ctx))
+    out = r.stdout + r.stderr
+    assert "Running in" not in out and "exported cache" in out, out
+    assert _snapshots(b) == before
+    # what B exported is whole: A, with its own cache gone, builds from it without running anything
+    dw(a, "builder", "prune", "-af")
+    r = dw(a, "build", "--progress=plain", "--cache-from", f"type=registry,ref={second}", str(ctx))
+    assert "Running in" not in r.stdout + r.stderr, r.stdout + r.stderr

@@ -316,7 +316,8 @@ class RemoteCache:
 
     # -- export -----------------------------------------------------------------------------
     async def export(self, spec: CacheSpec, steps: list[ExportStep], out: Emit) -> str:
-        await self.ensure([layer for s in steps for layer in s.layers])
+        # an export needs the layers' blobs, not their files: imported layers stay lazy
+        await self.fetch([layer for s in steps for layer in s.layers])
         if spec.type == "s3":
             return await self._export_s3(spec, steps, out)
         from dockwright.distribution.push import Pusher, PushOptions
