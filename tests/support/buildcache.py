@@ -34,9 +34,10 @@ RUN cat /app/src/m1.py > /app/built
 N_STEPS = 5  # after FROM
 
 
-def dw(d: DaemonProc, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def dw(d: DaemonProc, *args: str, check: bool = True, timeout: float = 180,
+       input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Our CLI against ``d``."""
-    r = subprocess.run([*DW, *args], capture_output=True, env=d.env, timeout=timeout, text=True)
+    r = subprocess.run([*DW, *args], capture_output=True, env=d.env, timeout=timeout, text=True, input=input)
     if check and r.returncode != 0:
         raise AssertionError(f"dockwright {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n"
                              f"--- daemon log ---\n{d.log()}")

@@ -58,8 +58,9 @@ def inspect_format_flag() -> Flag:
     return format_flag(INSPECT_FORMAT_HELP, short="f")
 
 
-def filter_flag(help_: str = "Provide filter values (e.g. \"dangling=true\")") -> Flag:
-    return list_flag("filter", help_, short="f", metavar="filter")
+def filter_flag(help_: str = "Provide filter values (e.g. \"dangling=true\")", *, short: str = "f") -> Flag:
+    """``-f, --filter``; the prune commands have no short form (their ``-f`` is ``--force``)."""
+    return list_flag("filter", help_, short=short, metavar="filter")
 
 
 def no_prompt_flag() -> Flag:

@@ -106,6 +106,10 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
         "save": "image_io:SAVE",
         "tag": "image:TAG",
     }),
+    "builder": ("Manage builds", {
+        "build": "build:BUILD",
+        "prune": "builder:PRUNE",
+    }),
     "system": ("Manage dockwright", {
         "check": "system:CHECK",
         "df": "system:DF",

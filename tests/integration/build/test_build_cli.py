@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from tests.integration.build.test_build import _app, _build
 from tests.integration.conftest import docker
-from tests.support.buildcache import steps
+from tests.support.buildcache import dw, steps
 from tests.support.busybox import rootfs_tar_bytes
 from tests.support.daemon import DaemonProc, new_daemon
-
-DW = [sys.executable, "-m", "dockwright"]
-
-
-def dw(d: DaemonProc, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([*DW, *args], capture_output=True, env=d.env, timeout=120, text=True)
-    if check and r.returncode != 0:
-        raise AssertionError(f"dockwright {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r
 
 
 def test_cli_build_explain_quiet_iidfile(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path) -> None:
@@ -80,3 +70,21 @@ def test_kill_daemon_mid_build_then_reuse(tmp_path: Path) -> None:
         assert status == 200
     finally:
         d.cleanup()
+
+
+def test_cli_builder_prune(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path) -> None:
+    """`dockwright builder prune` as `docker builder prune`: the report, --keep-storage, -a, the prompt."""
+    ctx = _app(tmp_path, "FROM busybox\nCOPY requirements.txt /r\nRUN echo " + uuid.uuid4().hex + " > /b\n")
+    dw(dw_daemon, "build", "-q", str(ctx))
+    r = dw(dw_daemon, "builder", "prune", input="n\n")
+    assert r.stdout.startswith("WARNING! This will remove all dangling build cache.") and "Total" not in r.stdout
+    r = dw(dw_daemon, "builder", "prune", "-af", "--keep-storage", "1g")  # all of it fits: nothing goes
+    assert r.stdout == "Total reclaimed space: 0B\n", r.stdout
+    r = dw(dw_daemon, "builder", "prune", "-af")
+    head, _, total = r.stdout.partition("\nTotal reclaimed space: ")
+    assert head.startswith("Deleted build cache objects:\n") and len(head.splitlines()) >= 3, r.stdout
+    assert total.strip() != "0B", r.stdout
+    status, body = dw_daemon.request("GET", "/v1.47/system/df?type=build-cache")
+    assert status == 200 and json.loads(body)["BuildCache"] == [], body
+    r = dw(dw_daemon, "builder", "prune", "-f", "--keep-storage", "lots", check=False)
+    assert r.returncode == 125 and 'invalid argument "lots" for "--keep-storage" flag' in r.stderr, r.stderr

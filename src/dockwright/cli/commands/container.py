@@ -175,7 +175,8 @@ def run_container_prune(cli: Cli, ns: SimpleNamespace) -> int:
 
 PRUNE = CommandSpec(name="container prune", usage="[OPTIONS]", short="Remove all stopped containers",
                     run=run_container_prune,
-                    flags=[filter_flag('Provide filter values (e.g. "until=<timestamp>")'), no_prompt_flag()])
+                    flags=[filter_flag('Provide filter values (e.g. "until=<timestamp>")', short=""),
+                           no_prompt_flag()])
 
 # --------------------------------------------------------------------------- logs
 

@@ -371,7 +371,7 @@ PRUNE = CommandSpec(
     run=run_image_prune,
     flags=[
         bool_flag("all", "Remove all unused images, not just dangling ones", short="a"),
-        filter_flag('Provide filter values (e.g. "until=<timestamp>")'),
+        filter_flag('Provide filter values (e.g. "until=<timestamp>")', short=""),
         no_prompt_flag(),
     ],
 )

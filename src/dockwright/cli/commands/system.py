@@ -443,7 +443,7 @@ PRUNE = CommandSpec(
     run=run_system_prune,
     flags=[
         bool_flag("all", "Remove all unused images not just dangling ones", short="a"),
-        filter_flag('Provide filter values (e.g. "label=<key>=<value>")'),
+        filter_flag('Provide filter values (e.g. "label=<key>=<value>")', short=""),
         no_prompt_flag(),
         bool_flag("volumes", "Prune anonymous volumes"),
     ],
