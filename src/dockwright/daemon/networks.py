@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InvalidParameter
 from ..network import hostsfiles, netns
 from ..network.bridge import BridgeDriver
 from ..network.ipam import IPAM
@@ -111,7 +112,7 @@ class NetworkService:
             cdir = self.d.containers.cdir(c)
             hostsfiles.write_hosts(cdir, str(c.config.get("Hostname") or c.id[:12]), str(ep.ip),
                                    domainname=str(c.config.get("Domainname") or ""),
-                                   extra_hosts=list(c.host_config.get("ExtraHosts") or []))
+                                   extra_hosts=self.extra_hosts(c))
 
         await asyncio.to_thread(run)
 
@@ -127,11 +128,24 @@ class NetworkService:
         await asyncio.to_thread(run)
         c.network = {}
 
+    def extra_hosts(self, c: Any) -> list[tuple[str, str]]:
+        """``--add-host`` entries as (name, address); ``host-gateway`` is the default bridge's address."""
+        out = []
+        for spec in c.host_config.get("ExtraHosts") or []:
+            name, addr = hostsfiles.parse_extra_host(str(spec))
+            if addr == hostsfiles.HOST_GATEWAY:
+                if self.bridge is None:
+                    raise InvalidParameter("unable to derive the IP value for host-gateway: the daemon has no "
+                                           "bridge network; give an address instead")
+                addr = str(self.bridge.gateway)
+            out.append((name, addr))
+        return out
+
     def write_files(self, c: Any, cdir: Any) -> None:
         """hosts, hostname and resolv.conf at create time, in Docker's formats."""
         hostname = str(c.config.get("Hostname") or c.id[:12])
         mode = c.host_config.get("NetworkMode") or "default"
-        extra = list(c.host_config.get("ExtraHosts") or [])
+        extra = self.extra_hosts(c)
         if mode == "host":
             hostsfiles.write_host_network_hosts(cdir, extra_hosts=extra)
         else:

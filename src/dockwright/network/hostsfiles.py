@@ -88,6 +88,26 @@ def hosts_names(hostname: str, domainname: str = "") -> str:
     return f"{fqdn} {short}" if dot else fqdn
 
 
+HOST_GATEWAY = "host-gateway"
+
+
+def parse_extra_host(spec: str) -> tuple[str, str]:
+    """``--add-host`` as the API carries it: ``name:addr`` or ``name=addr``, IPv6 optionally in
+    brackets, or ``host-gateway`` (the caller knows which address that is). Returns (name, addr)."""
+    sep = "=" if "=" in spec else ":"
+    name, found, addr = spec.partition(sep)
+    if not found or not name:
+        raise InvalidParameter(f'bad format for add-host: "{spec}"')
+    if addr.startswith("[") and addr.endswith("]"):
+        addr = addr[1:-1]
+    if addr == HOST_GATEWAY:
+        return name, addr
+    try:
+        return name, _addr_str(_parse_addr(addr))
+    except ValueError:
+        raise InvalidParameter(f'invalid IP address in add-host: "{addr}"') from None
+
+
 def hosts_content(
     hostname: str,
     ip: str | None = None,

@@ -141,3 +141,20 @@ def test_interactive_tty_in_tmux(dw_daemon: DaemonProc, busybox_image: str) -> N
         assert not alive, screen()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_add_host_and_unknown_network(dw_daemon: DaemonProc, busybox_image: str) -> None:
+    """--add-host in every form the CLI passes on (as dockerd writes them), and an unknown network or
+    container in --network failing at start, as dockerd's do: a 404 from create would make the CLI
+    try to pull the image."""
+    r = docker(dw_daemon, "run", "--rm", "--add-host", "foo:1.2.3.4", "--add-host", "bar=5.6.7.8",
+               "--add-host", "gw:host-gateway", "--add-host", "v6:::1", "--add-host", "v6b=[::2]",
+               busybox_image, "sh", "-c", "grep -v localhost /etc/hosts; ip route | grep default")
+    lines = r.stdout.splitlines()
+    gateway = lines[-1].split()[2]
+    assert ["1.2.3.4\tfoo", "5.6.7.8\tbar", f"{gateway}\tgw", "::1\tv6", "::2\tv6b"] == \
+        [x for x in lines if x.split("\t")[-1] in ("foo", "bar", "gw", "v6", "v6b")], r.stdout
+    for net, message in (("nosuchnet", "network nosuchnet not found"),
+                         ("container:nosuch", "No such container: nosuch")):
+        r = docker(dw_daemon, "run", "--rm", "--network", net, busybox_image, "true", check=False)
+        assert r.returncode == 125 and message in r.stderr and "Unable to find image" not in r.stderr, r.stderr

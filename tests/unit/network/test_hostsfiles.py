@@ -161,3 +161,24 @@ def test_write_resolv_conf_and_hash(tmp_path: Path) -> None:
 
 def test_host_resolv_conf_path_is_a_file() -> None:
     assert hf.host_resolv_conf_path() in (hf.DEFAULT_RESOLV_CONF, hf.SYSTEMD_RESOLV_CONF)
+
+
+@pytest.mark.parametrize(("spec", "want"), [
+    ("foo:1.2.3.4", ("foo", "1.2.3.4")),
+    ("foo=1.2.3.4", ("foo", "1.2.3.4")),
+    ("v6:::1", ("v6", "::1")),
+    ("v6=[2001:db8::1]", ("v6", "2001:db8::1")),
+    ("gw:host-gateway", ("gw", "host-gateway")),
+])
+def test_parse_extra_host(spec: str, want: tuple[str, str]) -> None:
+    assert hf.parse_extra_host(spec) == want
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("foo:bad", 'invalid IP address in add-host: "bad"'),
+    ("nohost", 'bad format for add-host: "nohost"'),
+    (":1.2.3.4", 'bad format for add-host: ":1.2.3.4"'),
+])
+def test_parse_extra_host_errors(spec: str, message: str) -> None:
+    with pytest.raises(InvalidParameter, match=message):
+        hf.parse_extra_host(spec)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Conflict, DockwrightError, InvalidParameter, NotFound, NotModified, Unavailable
 from ...images.unpack import ensure_unpacked
+from ...network import hostsfiles
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
 from . import bundle, health, monitor_client, names
@@ -220,11 +221,10 @@ class ContainerService:
             raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
         if hc.get("AutoRemove") and pname not in ("", "no"):
             raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
-        mode = hc.get("NetworkMode") or "default"
-        if mode not in ("default", "bridge", "none", "host") and not mode.startswith("container:"):
-            raise NotFound(f"network {mode} not found")
-        if mode.startswith("container:"):
-            self.get(mode.split(":", 1)[1])
+        # an unknown network or container: NetworkMode is start's error, as dockerd's: a 404 from
+        # create makes the docker CLI try to pull the image
+        for h in hc.get("ExtraHosts") or []:
+            hostsfiles.parse_extra_host(str(h))
         for b in hc.get("Binds") or []:
             if not isinstance(b, str):
                 raise InvalidParameter("Binds must be a list of strings")
@@ -325,6 +325,8 @@ class ContainerService:
     async def _spawn(self, c: Container) -> int:
         mode = self.d.networks.mode(c)
         netns = None
+        if mode not in ("default", "bridge", "none", "host") and not mode.startswith("container:"):
+            raise NotFound(f"network {mode} not found")
         if mode.startswith("container:"):
             other = self.get(mode.split(":", 1)[1])
             if not other.running:
