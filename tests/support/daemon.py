@@ -145,6 +145,9 @@ class DaemonProc:
                 os.kill(int(pidfile.read_text()), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+        from dockwright.network import portproxy
+
+        portproxy.stop_stale(str(self.tmp / "exec"), keep=set())  # published ports' proxies
 
     def cleanup(self) -> None:
         self.stop()

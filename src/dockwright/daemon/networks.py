@@ -14,11 +14,12 @@ import asyncio
 import hashlib
 import logging
 import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidParameter
-from ..network import hostsfiles, netns
+from ..errors import DockwrightError, Internal, InvalidParameter
+from ..network import hostsfiles, netns, portproxy, ports
 from ..network.bridge import BridgeDriver
 from ..network.ipam import IPAM
 from ..network.subnets import resolve_bip
@@ -38,6 +39,7 @@ class NetworkService:
         name = daemon.config.bridge or DEFAULT_BRIDGE
         self.bridge_name = name
         self.network_id = hashlib.sha256(f"bridge:{name}".encode()).hexdigest()
+        self._proxies: dict[str, subprocess.Popen[bytes]] = {}  # by container, the ones this process started
 
     def start(self) -> None:
         """Create (or adopt) the bridge; sync, at start-up."""
@@ -50,11 +52,17 @@ class NetworkService:
         self.bridge.ensure()
         log.info("default bridge %s on %s", self.bridge_name, bip)
 
+    @property
+    def proxy_owner(self) -> str:
+        """Tells this daemon's port proxies from another's on the same host."""
+        return str(self.d.config.exec_root)
+
     def cleanup_stale(self, running: set[str]) -> None:
         """Endpoints and pinned namespaces of containers that are gone (exited while the daemon was down)."""
         for name in netns.list_pinned(self.netns_dir):
             if name not in running:
                 netns.delete(self.netns_dir / name)
+        portproxy.stop_stale(self.proxy_owner, running)
         if self.bridge is None or self.ipam is None:
             return
         for cid in set(self.ipam.leases(self.network_id)) - running:
@@ -113,13 +121,46 @@ class NetworkService:
             hostsfiles.write_hosts(cdir, str(c.config.get("Hostname") or c.id[:12]), str(ep.ip),
                                    domainname=str(c.config.get("Domainname") or ""),
                                    extra_hosts=self.extra_hosts(c))
+            self._publish(c, str(ep.ip))
 
         await asyncio.to_thread(run)
+
+    def _publish(self, c: Any, ip: str) -> None:
+        """Bind the container's published ports and hand them to its proxy (``-p``, ``-P``)."""
+        reqs = ports.requests(c.host_config, c.config.get("ExposedPorts"))
+        if not reqs:
+            return
+        try:
+            listeners = ports.bind_all(reqs)
+        except DockwrightError as exc:
+            raise Internal(f"driver failed programming external connectivity on endpoint {c.name} "
+                           f"({c.network.get('endpoint', '')}): {exc}") from None
+        try:
+            proc = portproxy.spawn(self.proxy_owner, c.id, listeners, ip)
+        finally:
+            ports.close_all(listeners)
+        self._proxies[c.id] = proc
+        c.network["proxy_pid"] = proc.pid
+        c.network["ports"] = [{"proto": x.proto, "host_ip": x.host_ip, "host_port": x.host_port,
+                               "container_port": x.container_port} for x in listeners]
+
+    def _unpublish(self, c: Any) -> None:
+        proc = self._proxies.pop(c.id, None)
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        elif (c.network or {}).get("proxy_pid"):  # started by the daemon before a restart
+            portproxy.stop(int(c.network["proxy_pid"]), self.proxy_owner, c.id)
 
     async def disconnect(self, c: Any) -> None:
         bridge, path = self.bridge, self.netns_file(c)
 
         def run() -> None:
+            self._unpublish(c)
             if bridge is not None and c.network:
                 bridge.disconnect(c.id)
             if path is not None and os.path.lexists(path):
@@ -180,7 +221,8 @@ class NetworkService:
             "Bridge": "", "SandboxID": c.id if c.running else "",
             "SandboxKey": self._sandbox_key(c),
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-            "Ports": {}, "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+            "Ports": ports.port_map(ep.get("ports") or [], c.config.get("ExposedPorts")) if c.running else {},
+            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
             "EndpointID": ep.get("endpoint", ""), "Gateway": ep.get("gateway", ""), "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0),
             "IPv6Gateway": "", "MacAddress": ep.get("mac", ""), "Networks": networks,

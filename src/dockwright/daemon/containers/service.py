@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Conflict, DockwrightError, InvalidParameter, NotFound, NotModified, Unavailable
 from ...images.unpack import ensure_unpacked
-from ...network import hostsfiles
+from ...network import hostsfiles, ports
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
 from . import bundle, health, monitor_client, names
@@ -207,7 +207,10 @@ class ContainerService:
         self._register(c)
         await self._save(c)
         self.d.events.publish("container", "create", cid, {"image": image_ref, "name": name})
-        return {"Id": cid, "Warnings": []}
+        warnings = []
+        if hc.get("NetworkMode") == "host" and ports.requests(hc, cfg.get("ExposedPorts")):
+            warnings.append("Published ports are discarded when using host network mode")
+        return {"Id": cid, "Warnings": warnings}
 
     def _validate_host_config(self, hc: dict[str, Any]) -> None:
         rp = hc.get("RestartPolicy") or {}
@@ -225,6 +228,8 @@ class ContainerService:
         # create makes the docker CLI try to pull the image
         for h in hc.get("ExtraHosts") or []:
             hostsfiles.parse_extra_host(str(h))
+        if ports.requests(hc, None) and str(hc.get("NetworkMode") or "").startswith("container:"):
+            raise InvalidParameter("conflicting options: port publishing and the container type network mode")
         for b in hc.get("Binds") or []:
             if not isinstance(b, str):
                 raise InvalidParameter("Binds must be a list of strings")
@@ -811,7 +816,8 @@ class ContainerService:
             "ImageID": c.image_id,
             "Command": cmd,
             "Created": int(_created_ts(c.created)),
-            "Ports": [],
+            "Ports": ports.port_list((c.network or {}).get("ports") or [], c.config.get("ExposedPorts"))
+            if c.running else [],
             "Labels": dict(c.config.get("Labels") or {}),
             "State": c.status,
             "Status": c.human_status() + (health.status_suffix(c) if c.running else ""),
