@@ -77,6 +77,10 @@ def test_publish_tcp_udp_and_all(dw_daemon: DaemonProc, busybox_image: str) -> N
             validate_definition(port, "Port")
         ps = docker(dw_daemon, "ps", "--filter", f"name={name}", "--format", "{{.Ports}}").stdout
         assert ps.startswith(f"127.0.0.1:{tcp}->80/tcp, 127.0.0.1:{udp}->81/udp, 0.0.0.0:"), ps
+        for flt, listed_here in (("publish=80", True), ("publish=81/udp", True), ("publish=81", False),
+                                 ("publish=79-80/tcp", True), ("expose=82-83", True), ("expose=9999", False)):
+            names = docker(dw_daemon, "ps", "-q", "--no-trunc", "--filter", f"name={name}", "--filter", flt).stdout
+            assert bool(names.strip()) is listed_here, flt
         assert _get(tcp) == "hello\n"
         # UDP: an echo server in the container's network namespace (busybox has none)
         pid = c["State"]["Pid"]

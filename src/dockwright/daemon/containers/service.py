@@ -888,6 +888,13 @@ class ContainerService:
             nm = "bridge" if nm == "default" else nm
             if nm not in f["network"]:
                 return False
+        if "expose" in f and not _ports_match(f["expose"], c.config.get("ExposedPorts") or {}):
+            return False
+        if "publish" in f:
+            published = {str(k) if "/" in str(k) else f"{k}/tcp" for k in c.host_config.get("PortBindings") or {}}
+            published |= {f"{x['container_port']}/{x['proto']}" for x in (c.network or {}).get("ports") or []}
+            if not _ports_match(f["publish"], published):
+                return False
         return True
 
     # -- logs -------------------------------------------------------------------------------------
@@ -1212,6 +1219,20 @@ def _builtin_call(argv: list[str]) -> tuple[int, bytes]:
         rc = builtin_cmd.main(["--log", logf.name, "--log-format", "json", *argv])
         text = Path(logf.name).read_bytes() if rc else b""
     return rc, text
+
+
+def _ports_match(wanted: list[str], have: Any) -> bool:
+    """``publish=``/``expose=`` filters: ``80``, ``80/udp`` or ``8000-8080/tcp`` (tcp unless said)."""
+    keys = {str(k) if "/" in str(k) else f"{k}/tcp" for k in have}
+    for value in wanted:
+        ports_s, _, proto = value.partition("/")
+        lo_s, _, hi_s = ports_s.partition("-")
+        if not lo_s.isdigit() or (hi_s and not hi_s.isdigit()):
+            raise InvalidParameter(f"invalid port filter {value!r}: use PORT[-PORT][/PROTO]")
+        lo, hi = int(lo_s), int(hi_s or lo_s)
+        if any(f"{p}/{proto or 'tcp'}" in keys for p in range(lo, hi + 1)):
+            return True
+    return False
 
 
 def _created_ts(ts: str) -> float:
