@@ -13,9 +13,8 @@ import uuid
 from pathlib import Path
 
 from tests.integration.build.test_build import _build
-from tests.integration.build.test_build_cli import DW, dw
 from tests.integration.conftest import docker
-from tests.support.buildcache import steps
+from tests.support.buildcache import DW, dw, steps
 from tests.support.daemon import DaemonProc
 
 
