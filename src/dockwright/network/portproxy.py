@@ -8,7 +8,8 @@ backlog). The proxy runs in its own session, so it keeps forwarding while the da
 the container keeps running; the daemon stops it when the container stops, or at its next start
 if the container ended meanwhile (``--owner`` tells one daemon's proxies from another's).
 
-TCP: one upstream connection per client, half-closes passed on. UDP: one upstream socket per
+TCP: an accept thread per listener; per client an upstream connection spliced both ways on two
+pooled threads (the bytes never enter Python), half-closes passed on. UDP: one upstream socket per
 client address, dropped after ``UDP_IDLE`` seconds without traffic, as docker-proxy does.
 """
 
@@ -16,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,31 +37,56 @@ UDP_IDLE = 90.0
 CMD_MARK = "dockwright.network.portproxy"
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+SPLICE_CHUNK = 1 << 20
+# two threads per open connection, reused once it closes (starting threads cost more than a request)
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2048, thread_name_prefix="relay")
+
+
+def _splice_one_way(src: socket.socket, dst: socket.socket) -> None:
+    """Kernel-to-kernel copy through a pipe (no bytes through Python), then pass the half-close on."""
+    r, w = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, SPLICE_CHUNK)
     try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
+        while True:
+            n = os.splice(src.fileno(), w, SPLICE_CHUNK, flags=os.SPLICE_F_MOVE)
+            if n == 0:
+                break
+            while n:
+                n -= os.splice(r, dst.fileno(), n, flags=os.SPLICE_F_MOVE)
+    except OSError:
+        pass
+    finally:
+        os.close(r)
+        os.close(w)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
 
 
-async def _serve_tcp(sock: socket.socket, target: tuple[str, int]) -> asyncio.AbstractServer:
-    async def handle(c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+def _relay(client: socket.socket, target: tuple[str, int]) -> None:
+    """One client connection: blocking splices both ways until both ends close."""
+    try:
+        upstream = socket.create_connection(target, timeout=10)
+    except OSError:
+        client.close()
+        return
+    upstream.settimeout(None)
+    back = _POOL.submit(_splice_one_way, upstream, client)
+    _splice_one_way(client, upstream)
+    back.result()
+    client.close()
+    upstream.close()
+
+
+def _serve_tcp(sock: socket.socket, target: tuple[str, int]) -> None:
+    """The accept loop of one listener, on its own thread."""
+    sock.setblocking(True)
+    while True:
         try:
-            u_reader, u_writer = await asyncio.open_connection(*target)
+            client, _ = sock.accept()
         except OSError:
-            c_writer.close()
             return
-        try:
-            await asyncio.gather(_pipe(c_reader, u_writer), _pipe(u_reader, c_writer))
-        finally:
-            for w in (c_writer, u_writer):
-                w.close()
-
-    return await asyncio.start_server(handle, sock=sock)
+        _POOL.submit(_relay, client, target)
 
 
 class _Upstream(asyncio.DatagramProtocol):
@@ -131,9 +160,7 @@ async def serve(spec: list[dict[str, Any]]) -> None:
         target = (str(item["target_ip"]), int(item["target_port"]))
         fd = int(item["fd"])
         if item["proto"] == "tcp":
-            sock = socket.socket(fileno=fd)
-            sock.setblocking(False)
-            keep.append(await _serve_tcp(sock, target))
+            threading.Thread(target=_serve_tcp, args=(socket.socket(fileno=fd), target), daemon=True).start()
         else:
             sock = socket.socket(fileno=fd)
             sock.setblocking(False)
