@@ -23,6 +23,7 @@ from ..network import hostsfiles, netns, portproxy, ports
 from ..network.bridge import BridgeDriver
 from ..network.ipam import IPAM
 from ..network.subnets import resolve_bip
+from .containers import links
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -114,13 +115,14 @@ class NetworkService:
         bridge = self.bridge
 
         def run() -> None:
-            ep = bridge.connect(c.id, ref)
+            ep = bridge.connect(c.id, ref, mac=self._requested_mac(c))
             c.network = {"ip": str(ep.ip), "gateway": str(ep.gateway), "mac": ep.mac, "prefixlen": ep.prefixlen,
                          "endpoint": hashlib.sha256(f"{c.id}:{ep.veth_host}".encode()).hexdigest()}
             cdir = self.d.containers.cdir(c)
             hostsfiles.write_hosts(cdir, str(c.config.get("Hostname") or c.id[:12]), str(ep.ip),
                                    domainname=str(c.config.get("Domainname") or ""),
-                                   extra_hosts=self.extra_hosts(c))
+                                   extra_hosts=self.extra_hosts(c) + links.hosts_entries(
+                                       links.resolve(c.host_config, self.d.containers.get)))
             self._publish(c, str(ep.ip))
 
         await asyncio.to_thread(run)
@@ -168,6 +170,17 @@ class NetworkService:
 
         await asyncio.to_thread(run)
         c.network = {}
+
+    @staticmethod
+    def _requested_mac(c: Any) -> str | None:
+        """``--mac-address``: per endpoint since API 1.44, in Config before."""
+        endpoints = (c.networking or {}).get("EndpointsConfig") or {}
+        for name in ("bridge", "default"):
+            mac = (endpoints.get(name) or {}).get("MacAddress")
+            if mac:
+                return str(mac).replace("-", ":").lower()
+        mac = c.config.get("MacAddress")
+        return str(mac).replace("-", ":").lower() if mac else None
 
     def extra_hosts(self, c: Any) -> list[tuple[str, str]]:
         """``--add-host`` entries as (name, address); ``host-gateway`` is the default bridge's address."""

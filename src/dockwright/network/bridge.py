@@ -237,6 +237,7 @@ class BridgeDriver:
         netns_path: NetnsRef,
         ifname: str = "eth0",
         preferred_ip: str | None = None,
+        mac: str | None = None,
     ) -> Endpoint:
         """Attach the container's namespace (a path, or the pid of a process in it) to the bridge.
 
@@ -259,7 +260,7 @@ class BridgeDriver:
                     self._delete_link(stale)
             iface = self.ipam.allocate(self.network_id, container_id, preferred_ip)
             gateway = self.ipam.gateway(self.network_id).ip
-            mac = mac_for(iface.ip)
+            mac = mac or mac_for(iface.ip)
             veth: str | None = None
             try:
                 # an existing ``ifname`` in the namespace makes the veth creation fail: _create_veth says so

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -158,3 +159,31 @@ def test_add_host_and_unknown_network(dw_daemon: DaemonProc, busybox_image: str)
                          ("container:nosuch", "No such container: nosuch")):
         r = docker(dw_daemon, "run", "--rm", "--network", net, busybox_image, "true", check=False)
         assert r.returncode == 125 and message in r.stderr and "Unable to find image" not in r.stderr, r.stderr
+
+
+def test_links_uts_host_mac_and_platform(dw_daemon: DaemonProc, busybox_image: str) -> None:
+    """--link on the default bridge (hosts entry and ALIAS_* variables as dockerd writes them),
+    --uts host, --mac-address, and --platform naming another platform than the local image's."""
+    target = _name("linked")
+    docker(dw_daemon, "run", "-d", "--name", target, "-e", "SECRET=x", "--expose", "80", busybox_image, "sleep", "30")
+    try:
+        ip = json.loads(docker(dw_daemon, "inspect", target).stdout)[0]["NetworkSettings"]["IPAddress"]
+        me = _name("linker")
+        r = docker(dw_daemon, "run", "--rm", "--name", me, "--link", f"{target}:db", busybox_image, "sh", "-c",
+                   "grep db /etc/hosts; env | grep ^DB_ | sort")
+        lines = r.stdout.splitlines()
+        assert lines[0].split("\t") == [ip, f"db {lines[0].split()[2]} {target}"], r.stdout
+        assert lines[1:] == ["DB_ENV_SECRET=x", f"DB_NAME=/{me}/db", f"DB_PORT=tcp://{ip}:80",
+                             f"DB_PORT_80_TCP=tcp://{ip}:80", f"DB_PORT_80_TCP_ADDR={ip}", "DB_PORT_80_TCP_PORT=80",
+                             "DB_PORT_80_TCP_PROTO=tcp"], r.stdout
+    finally:
+        docker(dw_daemon, "rm", "-f", target)
+    r = docker(dw_daemon, "run", "--rm", "--uts", "host", busybox_image, "hostname")
+    assert r.stdout.strip() == os.uname().nodename
+    r = docker(dw_daemon, "run", "--rm", "--mac-address", "02:42:ac:11:00:99", busybox_image,
+               "cat", "/sys/class/net/eth0/address")
+    assert r.stdout == "02:42:ac:11:00:99\n"
+    status, raw = dw_daemon.request("POST", "/v1.47/containers/create?platform=linux/s390x",
+                                    json.dumps({"Image": busybox_image, "Cmd": ["true"]}).encode(),
+                                    {"Content-Type": "application/json"})
+    assert status == 404 and "does not match the specified platform: wanted linux/s390x" in raw.decode(), raw

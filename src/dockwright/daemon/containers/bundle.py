@@ -198,6 +198,9 @@ def build(
     if custom:
         opts.append(S.with_seccomp(profile))
     spec = S.build_spec(c_id, *opts)
+    if hc.get("UTSMode") == "host":  # the host's name: a runtime refuses to set one in a shared namespace
+        spec.pop("hostname", None)
+        spec.pop("domainname", None)
     if hc.get("Init"):
         init.with_init(spec)
     return spec

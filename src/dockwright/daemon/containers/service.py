@@ -39,7 +39,7 @@ from ...images.unpack import ensure_unpacked
 from ...network import hostsfiles, ports
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
-from . import bundle, health, monitor_client, names
+from . import bundle, health, links, monitor_client, names
 from .model import Container, now_rfc3339
 from .signals import parse_signal
 
@@ -173,7 +173,10 @@ class ContainerService:
                     "that name."
                 )
         self._validate_host_config(hc)
+        _validate_endpoints(body.get("NetworkingConfig"), hc)
         img = await self.d.images.get(image_ref)
+        if platform:
+            _check_platform(image_ref, img.config, platform)
         cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         cfg = bundle.merge_image_config(cfg, img.config.get("config") or {})
         cfg["Image"] = image_ref
@@ -228,6 +231,14 @@ class ContainerService:
         # create makes the docker CLI try to pull the image
         for h in hc.get("ExtraHosts") or []:
             hostsfiles.parse_extra_host(str(h))
+        links.validate(hc, self.get)
+        for req in hc.get("DeviceRequests") or []:
+            req = req if isinstance(req, dict) else {}
+            caps = " ".join("[" + " ".join(map(str, c)) + "]" for c in req.get("Capabilities") or [])
+            raise InvalidParameter(f'could not select device driver "{req.get("Driver") or ""}" with capabilities: '
+                                   f"[{caps}]: dockwright has no device drivers (GPUs); give devices with --device")
+        if hc.get("StorageOpt"):
+            raise InvalidParameter("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
         if ports.requests(hc, None) and str(hc.get("NetworkMode") or "").startswith("container:"):
             raise InvalidParameter("conflicting options: port publishing and the container type network mode")
         for b in hc.get("Binds") or []:
@@ -318,7 +329,11 @@ class ContainerService:
         unmount(rootfs, lazy=True)
         mount_all(self.d.snapshotter.mounts(c.id), rootfs)
         try:
-            spec = bundle.build(c.id, c.config, c.host_config, rootfs, d, netns=netns, netmode=netmode)
+            linked = links.resolve(c.host_config, self.get)
+            cfg = c.config
+            if linked:  # before the container's own Env, which wins
+                cfg = dict(cfg, Env=[*links.environment(c.name, linked), *(cfg.get("Env") or [])])
+            spec = bundle.build(c.id, cfg, c.host_config, rootfs, d, netns=netns, netmode=netmode)
         except BaseException:
             unmount(rootfs, lazy=True)
             raise
@@ -1219,6 +1234,29 @@ def _builtin_call(argv: list[str]) -> tuple[int, bytes]:
         rc = builtin_cmd.main(["--log", logf.name, "--log-format", "json", *argv])
         text = Path(logf.name).read_bytes() if rc else b""
     return rc, text
+
+
+def _validate_endpoints(networking: Any, hc: dict[str, Any]) -> None:
+    """What ``--ip`` and ``--mac-address`` send; a fixed address needs a user network, as in dockerd."""
+    endpoints = ((networking or {}).get("EndpointsConfig") or {}) if isinstance(networking, dict) else {}
+    for ep in endpoints.values():
+        ipam = (ep or {}).get("IPAMConfig") or {}
+        if ipam.get("IPv4Address") or ipam.get("IPv6Address"):
+            raise InvalidParameter("user specified IP address is supported on user defined networks only")
+        mac = (ep or {}).get("MacAddress") or ""
+        if mac and not re.fullmatch(r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}", mac):
+            raise InvalidParameter(f"invalid MAC address: {mac}")
+
+
+def _check_platform(ref: str, config: dict[str, Any], wanted: str) -> None:
+    """``--platform`` on create names the platform the local image must be (dockerd 24+)."""
+    from ...distribution.manifest import parse_platform
+
+    want = parse_platform(wanted)
+    have_os, have_arch = str(config.get("os") or "linux"), str(config.get("architecture") or "")
+    if have_arch and (want.os, want.architecture) != (have_os, have_arch):
+        raise NotFound(f"image with reference {ref} was found but does not match the specified platform: "
+                       f"wanted {want.os}/{want.architecture}, actual: {have_os}/{have_arch}")
 
 
 def _ports_match(wanted: list[str], have: Any) -> bool:
