@@ -140,14 +140,11 @@ async def _run(
     argv = [*runtime, "--root", str(state), "run", "--bundle", str(bundle), req.step_id]
     proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
                                                 stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
+                                                stderr=asyncio.subprocess.PIPE)
     try:
-        assert proc.stdout is not None
-        while True:
-            line = await proc.stdout.readline()
-            if not line:
-                break
-            await output(line.decode("utf-8", "replace"))
+        assert proc.stdout is not None and proc.stderr is not None
+        await asyncio.gather(_relay_lines(proc.stdout, output, None),
+                             _relay_lines(proc.stderr, output, STDERR_COLOR))
         code = await proc.wait()
     finally:
         if proc.returncode is None:
@@ -168,6 +165,17 @@ async def _run(
     await asyncio.to_thread(_drop_mountpoints, rootfs, missing, etc_missing)
     if code != 0:
         raise RunFailed(code)
+
+
+#: dockerd's legacy builder shows a step's stderr in red: each chunk wrapped in these escapes
+STDERR_COLOR = ("\x1b[91m", "\x1b[0m")
+
+
+async def _relay_lines(stream: asyncio.StreamReader, output: Callable[[str], Awaitable[None]],
+                       color: tuple[str, str] | None) -> None:
+    while line := await stream.readline():
+        text = line.decode("utf-8", "replace")
+        await output(f"{color[0]}{text}{color[1]}" if color else text)
 
 
 def _mount_tmpfs(path: Path, size: int) -> None:

@@ -10,6 +10,7 @@ host file.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from dockwright.errors import InvalidParameter
@@ -52,8 +53,25 @@ def _int_id(s: str) -> int | None:
     return None
 
 
-def resolve_user(rootfs: Path, spec: str) -> User:
-    """``(uid, gid, additional_gids)`` for a ``user[:group]`` spec (names or numbers)."""
+def resolve_user(rootfs: Path, spec: str, group_add: Sequence[str] = ()) -> User:
+    """``(uid, gid, additional_gids)`` for a ``user[:group]`` spec (names or numbers), plus the
+    ``--group-add`` groups (names looked up in the image's /etc/group, as dockerd does)."""
+    uid, gid, extra = _resolve_user(rootfs, spec)
+    if group_add:
+        table = _read_db(rootfs, "/etc/group")
+        for g in group_add:
+            num = _int_id(g)
+            if num is None:
+                rows = [r for r in table if len(r) >= 3 and r[0] == g and r[2].isdigit()]
+                if not rows:
+                    raise InvalidParameter(f"unable to find group {g}: no matching entries in group file")
+                num = int(rows[0][2])
+            if num not in extra:
+                extra = [*extra, num]
+    return uid, gid, extra
+
+
+def _resolve_user(rootfs: Path, spec: str) -> User:
     user_arg, _, group_arg = spec.partition(":")
     user_arg = user_arg or "0" if spec else "0"
     passwd = _read_db(rootfs, "/etc/passwd")

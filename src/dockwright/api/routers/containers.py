@@ -170,8 +170,13 @@ def _detach_keys(spec: str) -> bytes:
 
 
 async def _relay(h: Hijacked, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, tty: bool,
-                 stdin: bool, detach: bytes = b"", exec_cb: Any = None) -> None:
-    """Monitor frames to the client; client bytes to the monitor as stdin."""
+                 stdin: bool, detach: bytes = b"", exec_cb: Any = None, raw: bool | None = None,
+                 on_detach: bytes = b"") -> None:
+    """Monitor frames to the client; client bytes to the monitor as stdin.
+
+    ``tty``: the process has a terminal (detach keys apply, as dockerd reads them only then);
+    ``raw``: the client gets the bytes unframed (for exec the start request says, not the process)."""
+    raw = tty if raw is None else raw
 
     async def upstream() -> None:
         buf = b""
@@ -200,6 +205,10 @@ async def _relay(h: Hijacked, reader: asyncio.StreamReader, writer: asyncio.Stre
                 exc = up.exception()
                 if isinstance(exc, _Detached):
                     rd.cancel()
+                    if on_detach:
+                        h.write(on_detach)
+                        with contextlib.suppress(ConnectionError):
+                            await h.drain()
                     return
                 # stdin closed: keep relaying output until the process ends
                 stream, data = await rd
@@ -211,7 +220,7 @@ async def _relay(h: Hijacked, reader: asyncio.StreamReader, writer: asyncio.Stre
                 if exec_cb is not None:
                     exec_cb(json.loads(data))
                 continue
-            h.write(data if tty else docker_frame(stream, data))
+            h.write(data if raw else docker_frame(stream, data))
             await h.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         return
@@ -264,6 +273,9 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
     ex = svc.exec_get(eid)
     detach = bool(body.get("Detach"))
     tty = bool(ex.config.get("Tty"))
+    raw = bool(body.get("Tty"))  # dockerd frames the output unless the start request asks for a raw stream
+    # dockerd decodes JSON keys case-insensitively (Go): the SDK sends "detachKeys"
+    keys = _detach_keys(str(ex.config.get("DetachKeys") or ex.config.get("detachKeys") or ""))
     svc.exec_check(eid)  # 404/409 while we can still answer with a status
 
     def finished(status: dict[str, Any]) -> None:
@@ -279,20 +291,22 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
         svc._restart_tasks.add(task)
         task.add_done_callback(svc._restart_tasks.discard)
         return web.Response(status=200)
-    h = await hijack(request, tty=tty)
+    h = await hijack(request, tty=raw)
     try:
         try:
             _ex, reader, writer = await svc.exec_start(eid, detach, tty)
         except DockwrightError as exc:
             # after the 101 the error can only travel in the stream, as dockerd sends it
             msg = str(exc).replace("failed to create shim task: OCI runtime create failed", "OCI runtime exec failed")
-            h.write((msg + "\r\n").encode() if tty else docker_frame(1, (msg + "\r\n").encode()))
+            h.write((msg + "\r\n").encode() if raw else docker_frame(1, (msg + "\r\n").encode()))
             return h.resp
         size = body.get("ConsoleSize") or [0, 0]
         if tty and isinstance(size, list) and len(size) == 2 and size[0] and size[1]:
             with contextlib.suppress(DockwrightError, OSError, ValueError):
                 await svc.exec_resize(eid, int(size[0]), int(size[1]))
-        await _relay(h, reader, writer, tty=tty, stdin=bool(ex.config.get("AttachStdin")), exec_cb=finished)
+        await _relay(h, reader, writer, tty=tty, raw=raw, stdin=bool(ex.config.get("AttachStdin")),
+                     exec_cb=finished, detach=keys,
+                     on_detach=b"exec attach failed: error on attach stdin: read escape sequence\r\n")
     finally:
         h.close()
     return h.resp

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ...daemon.filters import parse_filters
 from ...daemon.images import IMAGE_LIST_FILTERS, IMAGE_PRUNE_FILTERS
-from ...errors import DockwrightError, InvalidParameter, NotImplementedKind
+from ...errors import DataLoss, DockwrightError, InvalidParameter, NotImplementedKind
 from ..params import qbool, qlist, qstr
 from ..server import DAEMON_KEY, Routes, json_response
 
@@ -91,9 +91,10 @@ async def load(request: web.Request) -> web.StreamResponse:
     svc = _svc(request)
     try:
         messages = await svc.load(request.content.read)
-    except DockwrightError:
-        # drain nothing further: the error middleware answers with a clean status
-        raise
+    except (InvalidParameter, DataLoss) as exc:
+        # an archive that does not load is reported in the stream, with 200, as dockerd does
+        # (the docker SDK raises ImageLoadError only from there); nothing of it was stored
+        messages = [{"errorDetail": {"message": str(exc)}, "error": str(exc)}]
     if quiet:
         messages = [m for m in messages if "Loaded image" in m.get("stream", "")]
     return await _stream_json(request, messages)

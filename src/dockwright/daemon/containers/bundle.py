@@ -123,7 +123,7 @@ def build(
     netns: str | None,
     netmode: str,
 ) -> dict[str, Any]:
-    user = S.resolve_user(rootfs, str(cfg.get("User") or ""))
+    user = S.resolve_user(rootfs, str(cfg.get("User") or ""), [str(g) for g in hc.get("GroupAdd") or []])
     workdir = str(cfg.get("WorkingDir") or "/")
     if not workdir.startswith("/"):
         raise InvalidParameter(f"the working directory '{workdir}' is invalid, it needs to be an absolute path")

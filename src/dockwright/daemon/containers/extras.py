@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from ...errors import Conflict, DockwrightError, Forbidden, Internal, InvalidParameter
 from ..streams import BodyReader, ChunkWriter
 from . import archive
-from .model import ZERO_TIME, Container, now_rfc3339
+from .model import ZERO_TIME, Container, now_rfc3339, pid_alive
 
 if TYPE_CHECKING:
     from .service import ContainerService
@@ -602,8 +602,13 @@ async def commit(svc: ContainerService, *, container: str, repo: str, tag: str, 
         raise InvalidParameter(str(exc)) from exc
     paused = False
     if pause and c.running and c.status != "paused":
-        await svc._runtime("pause", c.id, runtime=c.runtime)
-        paused = True
+        try:
+            await svc._runtime("pause", c.id, runtime=c.runtime)
+            paused = True
+        except DockwrightError:
+            # its process ended a moment ago (the exit is being recorded): nothing left to freeze
+            if pid_alive(int(c.state.get("Pid") or 0)):
+                raise
     try:
         image_id = await asyncio.to_thread(_commit_sync, svc, c, cfg, comment, author, refs)
     finally:

@@ -9,6 +9,7 @@ after each transition.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -121,3 +122,20 @@ def _ago(ts: str) -> str:
     if days < 730:
         return f"{int(days / 30)} months"
     return f"{int(days / 365)} years"
+
+
+def pid_alive(pid: int) -> bool:
+    """A live process (a zombie is not): the init of a container whose exit is not recorded yet."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -40,7 +40,7 @@ from ...network import hostsfiles, ports
 from ...runtime.jsonlog import parse_size
 from ..filters import Filters, label_matches
 from . import bundle, health, links, monitor_client, names
-from .model import Container, now_rfc3339
+from .model import Container, now_rfc3339, pid_alive
 from .signals import parse_signal
 
 if TYPE_CHECKING:
@@ -186,7 +186,9 @@ class ContainerService:
         hc = dict(hc)
         hc["Runtime"] = runtime
         hc.setdefault("NetworkMode", "default" if not hc.get("NetworkMode") else hc["NetworkMode"])
-        hc.setdefault("LogConfig", {"Type": self.d.config.log_driver, "Config": dict(self.d.config.log_opts)})
+        if not (hc.get("LogConfig") or {}).get("Type"):  # {"Type": ""} too: the daemon's default driver
+            hc["LogConfig"] = {"Type": self.d.config.log_driver,
+                               "Config": (hc.get("LogConfig") or {}).get("Config") or dict(self.d.config.log_opts)}
         hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
         cid = secrets.token_hex(32)
         if not name:
@@ -475,7 +477,7 @@ class ContainerService:
                 if not poller.poll(1000):
                     pid_file = sdir / "monitor.pid"
                     with contextlib.suppress(OSError, ValueError):
-                        if not _pid_alive(int(pid_file.read_text())):
+                        if not pid_alive(int(pid_file.read_text())):
                             return b"".join(chunks)
                     continue
                 b = os.read(rfd, 65536)
@@ -519,7 +521,7 @@ class ContainerService:
             except (DockwrightError, OSError, ValueError):
                 info = self._read_exit_file(c)
                 if info is None:
-                    if not _pid_alive(c.monitor_pid):
+                    if not pid_alive(c.monitor_pid):
                         info = {"exit_code": 255, "error": "the container's monitor died", "oom_killed": False}
                     else:
                         await asyncio.sleep(0.2)
@@ -542,6 +544,9 @@ class ContainerService:
             c.set_exited(code, oom=bool(info.get("oom_killed")), error=str(info.get("error", "")),
                          finished=str(info.get("finished_at", "")))
             auto_remove = bool(c.host_config.get("AutoRemove"))
+            if not auto_remove and self._should_restart(c, code):
+                # restarting from now on, as dockerd: a remove without -f in the back-off is refused
+                c.state.update(Status="restarting", Restarting=True)
             if not auto_remove:  # remove() below unmounts and saves anyway: `run --rm` waits for it
                 await asyncio.to_thread(self._teardown_fs, c)
             await self.d.networks_disconnect(c)
@@ -598,7 +603,7 @@ class ContainerService:
         await asyncio.to_thread(self._load_all)
         for c in list(self.containers.values()):
             if c.status in ("running", "paused", "restarting"):
-                if c.status != "restarting" and self._monitor_up(c) and _pid_alive(c.monitor_pid):
+                if c.status != "restarting" and self._monitor_up(c) and pid_alive(c.monitor_pid):
                     self.started.setdefault(c.id, asyncio.Event()).set()
                     self.waiters[c.id] = asyncio.create_task(self._wait_exit(c))
                     health.start_health(self, c)
@@ -628,13 +633,15 @@ class ContainerService:
             c.manually_stopped = True
         await self._signal(c, n)
         self.d.events.publish("container", "kill", c.id, {"image": c.image_name, "name": c.name, "signal": str(n)})
+        if n == signal.SIGKILL:  # as dockerd: the answer comes once the container is dead
+            await self._wait_not_running(c, 10)
 
     async def _signal(self, c: Container, n: int) -> None:
         try:
             await self._runtime("kill", c.id, str(n), runtime=c.runtime)
         except Unavailable:
             pid = int(c.state.get("Pid") or 0)
-            if pid and _pid_alive(pid):
+            if pid and pid_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, n)
 
@@ -649,6 +656,13 @@ class ContainerService:
 
     async def stop(self, ref: str, sig: str | None = None, timeout: int | None = None) -> None:
         c = self.get(ref)
+        if c.status == "restarting":  # between two runs: the restart is what stops
+            async with self.locks[c.id]:
+                c.manually_stopped = True
+                c.state.update(Status="exited", Restarting=False)
+                await self._save(c)
+            self.d.events.publish("container", "stop", c.id, {"image": c.image_name, "name": c.name})
+            return
         if not c.running:
             raise NotModified("container already stopped")
         c.manually_stopped = True
@@ -693,6 +707,11 @@ class ContainerService:
     # -- remove / rename / pause -------------------------------------------------------------
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
+        if c.status == "restarting":
+            if not force:
+                raise Conflict(f"You cannot remove a restarting container {c.id}. Stop the container before "
+                               "attempting removal or force remove")
+            c.manually_stopped = True  # the pending restart sees it and gives up
         health.stop_health(c)
         if c.running:
             if not force:
@@ -1143,6 +1162,7 @@ class ContainerService:
 
         until = min(parse_timestamp(v) for v in f["until"]) if "until" in f else None
         deleted = []
+        reclaimed = 0
         for c in list(self.containers.values()):
             if c.running or c.status in ("paused", "restarting"):
                 continue
@@ -1153,11 +1173,13 @@ class ContainerService:
                 continue
             if "label!" in f and not label_matches(labels, f["label!"], negate=True):
                 continue
+            rw = (await asyncio.to_thread(self.sizes, c))[0]
             with contextlib.suppress(DockwrightError):
                 await self.remove(c.id)
                 deleted.append(c.id)
-        self.d.events.publish("container", "prune", "", {"reclaimed": "0"})
-        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+                reclaimed += rw
+        self.d.events.publish("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed}
 
 
 class WarmMonitors:
@@ -1277,22 +1299,6 @@ def _created_ts(ts: str) -> float:
     from ...images.imageconfig import parse_created
 
     return parse_created(ts)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _tail(path: Path, n: int = 2000) -> str:
