@@ -170,12 +170,20 @@ def test_links_uts_host_mac_and_platform(dw_daemon: DaemonProc, busybox_image: s
         ip = json.loads(docker(dw_daemon, "inspect", target).stdout)[0]["NetworkSettings"]["IPAddress"]
         me = _name("linker")
         r = docker(dw_daemon, "run", "--rm", "--name", me, "--link", f"{target}:db", busybox_image, "sh", "-c",
-                   "grep db /etc/hosts; env | grep ^DB_ | sort")
+                   "grep -w db /etc/hosts; env | grep ^DB_ | sort")
         lines = r.stdout.splitlines()
         assert lines[0].split("\t") == [ip, f"db {lines[0].split()[2]} {target}"], r.stdout
         assert lines[1:] == ["DB_ENV_SECRET=x", f"DB_NAME=/{me}/db", f"DB_PORT=tcp://{ip}:80",
                              f"DB_PORT_80_TCP=tcp://{ip}:80", f"DB_PORT_80_TCP_ADDR={ip}", "DB_PORT_80_TCP_PORT=80",
                              "DB_PORT_80_TCP_PROTO=tcp"], r.stdout
+        parent = _name("parent")  # a link is a name of the linked container until `rm --link`
+        docker(dw_daemon, "create", "--name", parent, "--link", f"{target}:db", busybox_image, "true")
+        names = docker(dw_daemon, "ps", "-a", "--no-trunc", "--format", "{{.Names}}").stdout.split()
+        assert f"{target},{parent}/db" in names, names
+        docker(dw_daemon, "rm", "--link", f"/{parent}/db")
+        names = docker(dw_daemon, "ps", "-a", "--no-trunc", "--format", "{{.Names}}").stdout.split()
+        assert target in names and parent in names, names
+        docker(dw_daemon, "rm", parent)
     finally:
         docker(dw_daemon, "rm", "-f", target)
     r = docker(dw_daemon, "run", "--rm", "--uts", "host", busybox_image, "hostname")

@@ -94,6 +94,15 @@ async def remove(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def remove_link(request: web.Request) -> web.Response:
+    """``DELETE /containers/PARENT/ALIAS?link=1``: a legacy link's name has a slash in it."""
+    name = f"/{request.match_info['parent']}/{request.match_info['alias']}"
+    if not qbool(request, "link"):
+        raise InvalidParameter(f"{name} is a link name: remove it with link=1 (docker rm --link)")
+    await _svc(request).remove_link(request.match_info["parent"], request.match_info["alias"])
+    return web.Response(status=204)
+
+
 async def wait(request: web.Request) -> web.StreamResponse:
     svc = _svc(request)
     condition = qstr(request, "condition")
@@ -352,6 +361,7 @@ def register(r: Routes) -> None:
     r.post("/containers/{id}/attach", attach)
     r.get("/containers/{id}/logs", logs)
     r.delete("/containers/{id}", remove)
+    r.delete("/containers/{parent}/{alias}", remove_link)
     r.post("/containers/{id}/exec", exec_create)
     r.post("/exec/{id}/start", exec_start)
     r.post("/exec/{id}/resize", exec_resize)

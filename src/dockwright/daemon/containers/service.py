@@ -872,6 +872,7 @@ class ContainerService:
         if "since" in f:
             since = self.get(f["since"][0]).created
         out = []
+        link_names = self._link_names()
         for c in cs:
             if not all_ and not c.running:
                 continue
@@ -882,12 +883,35 @@ class ContainerService:
             if not self._matches(c, f):
                 continue
             s = self.summary(c)
+            if c.id in link_names:
+                s["Names"] = [*s["Names"], *link_names[c.id]]
             if size:
                 s["SizeRw"], s["SizeRootFs"] = self.sizes(c)
             out.append(s)
             if limit > 0 and len(out) >= limit:
                 break
         return out
+
+    def _link_names(self) -> _LinkNames:
+        """``/parent/alias`` of every legacy link, by the linked container: dockerd lists them as names."""
+        out: _LinkNames = {}
+        for parent in self.containers.values():
+            for spec in parent.host_config.get("Links") or []:
+                name, alias = links.parse(str(spec))
+                child = self.names.get(name) or (name if name in self.containers else "")
+                if child:
+                    out.setdefault(child, []).append(f"/{parent.name}/{alias}")
+        return out
+
+    async def remove_link(self, parent_ref: str, alias: str) -> None:
+        """``docker rm --link /parent/alias``: the link goes, both containers stay."""
+        parent = self.get(parent_ref)
+        async with self.locks[parent.id]:
+            kept = [s for s in parent.host_config.get("Links") or [] if links.parse(str(s))[1] != alias]
+            if len(kept) == len(parent.host_config.get("Links") or []):
+                raise NotFound(f"No such container: /{parent.name}/{alias}")
+            parent.host_config["Links"] = kept or None
+            await self._save(parent)
 
     def _matches(self, c: Container, f: Filters) -> bool:
         if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
@@ -1256,6 +1280,9 @@ def _builtin_call(argv: list[str]) -> tuple[int, bytes]:
         rc = builtin_cmd.main(["--log", logf.name, "--log-format", "json", *argv])
         text = Path(logf.name).read_bytes() if rc else b""
     return rc, text
+
+
+_LinkNames = dict[str, list[str]]  # outside the class: its method ``list`` shadows the builtin there
 
 
 def _validate_endpoints(networking: Any, hc: dict[str, Any]) -> None:
