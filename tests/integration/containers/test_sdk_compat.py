@@ -118,3 +118,6 @@ def test_build_stderr_is_red_and_a_bad_load_is_in_the_stream(client: docker.Dock
     assert "to-stdout\n" in chunks
     with pytest.raises(docker.errors.ImageLoadError):
         client.images.load(b"abc")
+    for quiet in ("0", "1"):  # quiet keeps the error
+        status, body = dw_daemon.request("POST", f"/v1.47/images/load?quiet={quiet}", b"abc")
+        assert status == 200 and b'"error"' in body, body

@@ -96,7 +96,7 @@ async def load(request: web.Request) -> web.StreamResponse:
         # (the docker SDK raises ImageLoadError only from there); nothing of it was stored
         messages = [{"errorDetail": {"message": str(exc)}, "error": str(exc)}]
     if quiet:
-        messages = [m for m in messages if "Loaded image" in m.get("stream", "")]
+        messages = [m for m in messages if "Loaded image" in m.get("stream", "") or "error" in m]
     return await _stream_json(request, messages)
 
 
