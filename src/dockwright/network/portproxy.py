@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,18 +201,36 @@ def _identity(pid: int) -> tuple[str, str] | None:
 def stop(pid: int, owner: str, container_id: str) -> None:
     """Stop a proxy found by pid (one a previous daemon started), if it is still that proxy."""
     if pid > 0 and _identity(pid) == (owner, container_id):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+        _terminate([pid])
 
 
 def stop_stale(owner: str, keep: set[str]) -> None:
     """At start-up: the proxies of this daemon's containers that ended while it was down."""
+    stale = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             who = _identity(int(entry))
             if who is not None and who[0] == owner and who[1] not in keep:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(entry), signal.SIGTERM)
+                stale.append(int(entry))
+    _terminate(stale)
+
+
+def _terminate(pids: list[int], timeout: float = 5) -> None:
+    """SIGTERM, and SIGKILL what still runs after ``timeout``; returns once they are gone (their
+    ports free), as a stop of the container's own proxy does."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for sig in (signal.SIGKILL, None):
+        deadline = time.monotonic() + timeout
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.01)
+            pids = [p for p in pids if _identity(p) is not None]
+        if not pids or sig is None:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
 
 def main(argv: list[str]) -> int:
