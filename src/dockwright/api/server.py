@@ -142,7 +142,7 @@ class Routes:
 
 
 def make_app(daemon: Any) -> web.Application:
-    from .routers import build, containers, distribution, images, misc, system
+    from .routers import build, containers, distribution, images, misc, networks, system
     from .routers import container_extras as container_extras_routes
 
     app = web.Application(
@@ -156,6 +156,7 @@ def make_app(daemon: Any) -> web.Application:
     images.register(routes)
     containers.register(routes)
     misc.register(routes)
+    networks.register(routes)
     distribution.register(routes)
     build.register(routes)
     container_extras_routes.register(routes)

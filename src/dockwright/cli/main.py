@@ -106,6 +106,17 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
         "save": "image_io:SAVE",
         "tag": "image:TAG",
     }),
+    "network": ("Manage networks", {
+        "connect": "network:CONNECT",
+        "create": "network:CREATE",
+        "disconnect": "network:DISCONNECT",
+        "inspect": "network:INSPECT",
+        "ls": "network:LS",
+        "list": "network:LS",
+        "prune": "network:PRUNE",
+        "rm": "network:RM",
+        "remove": "network:RM",
+    }),
     "builder": ("Manage builds", {
         "build": "build:BUILD",
         "prune": "builder:PRUNE",

@@ -6,6 +6,8 @@ of Docker's default pools that is free on this host), so daemons with different
 data roots run side by side. ``bridge: "none"`` turns the bridge off: default
 containers then get a loopback-only namespace, as ``--network none`` does.
 Endpoints are recorded on the container record, so a restarted daemon knows them.
+What ``/networks`` shows of the three predefined networks (and refuses) is in
+``network_views``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..network.bridge import BridgeDriver
 from ..network.ipam import IPAM
 from ..network.subnets import resolve_bip
 from .containers import links
+from .network_views import PREDEFINED, NetworkViews, load_records
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -39,7 +42,11 @@ class NetworkService:
         self.ipam: IPAM | None = None
         name = daemon.config.bridge or DEFAULT_BRIDGE
         self.bridge_name = name
-        self.network_id = hashlib.sha256(f"bridge:{name}".encode()).hexdigest()
+        # per data root, kept across restarts; a data root from before keeps this hash its leases are under
+        self.records = load_records(daemon.root, hashlib.sha256(f"bridge:{name}".encode()).hexdigest())
+        self.network_id = self.records["bridge"].id
+        self.views = NetworkViews(self.records, bridge=self._bridge_facts, attached=self.attached,
+                                  container=lambda ref: daemon.containers.get(ref), network_of=self.network_name)
         self._proxies: dict[str, subprocess.Popen[bytes]] = {}  # by container, the ones this process started
 
     def start(self) -> None:
@@ -52,6 +59,40 @@ class NetworkService:
         self.bridge = BridgeDriver(self.bridge_name, bip, self.ipam, network_id=self.network_id)
         self.bridge.ensure()
         log.info("default bridge %s on %s", self.bridge_name, bip)
+
+    def _bridge_facts(self) -> dict[str, Any] | None:
+        b = self.bridge
+        if b is None:
+            return None
+        return {"name": b.name, "subnet": str(b.subnet), "gateway": str(b.gateway), "mtu": b.mtu}
+
+    def network_name(self, c: Any) -> str:
+        """The predefined network a container is on (``default`` is ``bridge``), or its ``container:`` mode."""
+        m = self.mode(c)
+        return "bridge" if m in ("default", "bridge") else m
+
+    @staticmethod
+    def _endpoint_id(c: Any, name: str) -> str:
+        """host and none have no veth, but dockerd still gives their endpoints an ID."""
+        return hashlib.sha256(f"{c.id}:{name}".encode()).hexdigest()
+
+    def attached(self, name: str) -> dict[str, dict[str, str]]:
+        """A network's ``Containers``: its running containers' endpoints."""
+        out: dict[str, dict[str, str]] = {}
+        for c in list(self.d.containers.containers.values()):
+            if not c.running or self.network_name(c) != name:
+                continue
+            ep = c.network or {}
+            if name == "bridge":
+                if not ep.get("ip"):
+                    continue
+                out[c.id] = {"Name": c.name, "EndpointID": str(ep.get("endpoint", "")),
+                             "MacAddress": str(ep.get("mac", "")),
+                             "IPv4Address": f"{ep['ip']}/{ep.get('prefixlen', 0)}", "IPv6Address": ""}
+            else:
+                out[c.id] = {"Name": c.name, "EndpointID": self._endpoint_id(c, name), "MacAddress": "",
+                             "IPv4Address": "", "IPv6Address": ""}
+        return out
 
     @property
     def proxy_owner(self) -> str:
@@ -218,14 +259,17 @@ class NetworkService:
         return str(path) if path is not None and os.path.lexists(path) else f"/proc/{c.state.get('Pid')}/ns/net"
 
     def settings(self, c: Any) -> dict[str, Any]:
-        mode = c.host_config.get("NetworkMode") or "default"
-        name = "bridge" if mode == "default" else mode
+        name = self.network_name(c)
         ep = c.network or {}
         networks: dict[str, Any] = {}
-        if not mode.startswith("container:"):
+        if not name.startswith("container:"):
+            # as dockerd: the network's ID once the container has been started, its endpoint's while it runs
+            endpoint = ep.get("endpoint", "") if name == "bridge" else (
+                self._endpoint_id(c, name) if c.running else "")
             networks[name] = {
                 "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ep.get("mac", ""),
-                "NetworkID": self.network_id if name == "bridge" else "", "EndpointID": ep.get("endpoint", ""),
+                "NetworkID": self.records[name].id if name in PREDEFINED and c.has_been_started else "",
+                "EndpointID": endpoint,
                 "Gateway": ep.get("gateway", ""), "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0),
                 "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None,
                 "DNSNames": None,

@@ -22,11 +22,6 @@ async def containers_prune(request: web.Request) -> web.Response:
     return json_response({"ContainersDeleted": [], "SpaceReclaimed": 0})
 
 
-async def networks_prune(request: web.Request) -> web.Response:
-    parse_filters(request.query.get("filters"), ("until", "label", "label!"))
-    return json_response({"NetworksDeleted": []})
-
-
 async def volumes_prune(request: web.Request) -> web.Response:
     parse_filters(request.query.get("filters"), ("label", "label!", "all"))
     return json_response({"VolumesDeleted": [], "SpaceReclaimed": 0})
@@ -45,7 +40,6 @@ async def swarm(request: web.Request) -> web.Response:
 
 
 def register(r: Routes) -> None:
-    r.post("/networks/prune", networks_prune)
     r.post("/volumes/prune", volumes_prune)
     r.get("/volumes", volumes_list)
     for path in ("/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs"):

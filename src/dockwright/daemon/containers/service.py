@@ -942,9 +942,10 @@ class ContainerService:
         if "health" in f and health.filter_value(c) not in f["health"]:
             return False
         if "network" in f:
-            nm = c.host_config.get("NetworkMode") or "default"
-            nm = "bridge" if nm == "default" else nm
-            if nm not in f["network"]:
+            # as dockerd: a network's name, or a prefix of its ID (known once the container has started)
+            nets = self.d.network_settings(c).get("Networks") or {}
+            if not any(v in nets or any(str(n.get("NetworkID") or "").startswith(v) and n.get("NetworkID")
+                                        for n in nets.values()) for v in f["network"]):
                 return False
         if "expose" in f and not _ports_match(f["expose"], c.config.get("ExposedPorts") or {}):
             return False
