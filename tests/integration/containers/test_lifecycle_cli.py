@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +196,26 @@ def test_links_uts_host_mac_and_platform(dw_daemon: DaemonProc, busybox_image: s
                                     json.dumps({"Image": busybox_image, "Cmd": ["true"]}).encode(),
                                     {"Content-Type": "application/json"})
     assert status == 404 and "does not match the specified platform: wanted linux/s390x" in raw.decode(), raw
+
+
+def test_mount_flag_bind_and_tmpfs(dw_daemon: DaemonProc, busybox_image: str, tmp_path: Path) -> None:
+    """--mount type=bind (read-only enforced) and type=tmpfs (size, mode), and inspect's Mounts."""
+    (tmp_path / "f").write_text("hi\n")
+    name = _name("mounts")
+    docker(dw_daemon, "run", "-d", "--name", name, "--mount", f"type=bind,src={tmp_path},dst=/m,readonly",
+           "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770", "-v", f"{tmp_path}:/v:ro",
+           busybox_image, "sleep", "30")
+    try:
+        r = docker(dw_daemon, "exec", name, "sh", "-c", "cat /m/f; stat -c %a /t; grep ' /t ' /proc/mounts; "
+                   "touch /m/x 2>&1; touch /t/x && echo tmpfs-writable")
+        assert r.stdout.startswith("hi\n1770\n") and "size=1024k" in r.stdout, r.stdout
+        assert "Read-only file system" in r.stdout and "tmpfs-writable" in r.stdout, r.stdout
+        mounts = json.loads(docker(dw_daemon, "inspect", name).stdout)[0]["Mounts"]
+        assert {"Type": "bind", "Source": str(tmp_path), "Destination": "/v", "Mode": "ro", "RW": False,
+                "Propagation": "rprivate"} in mounts
+        assert {"Type": "bind", "Source": str(tmp_path), "Destination": "/m", "Mode": "", "RW": False,
+                "Propagation": "rprivate"} in mounts
+        assert {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "", "RW": True, "Propagation": ""} in mounts
+    finally:
+        docker(dw_daemon, "rm", "-f", name)
+    assert not (tmp_path / "x").exists()

@@ -82,6 +82,65 @@ def parse_bind(spec: str) -> dict[str, Any]:
     return S.bind_mount(src, dst, readonly="ro" in opts)
 
 
+def parse_mounts(hc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """``HostConfig.Mounts`` (``--mount``): (OCI bind mounts, tmpfs (destination, options)). Also
+    checks every destination of Binds, Tmpfs and Mounts is used once, as dockerd does."""
+    binds: list[dict[str, Any]] = []
+    tmpfs: list[tuple[str, str]] = []
+    seen = {parse_bind(str(b))["destination"] for b in hc.get("Binds") or []}
+    if len(seen) != len(hc.get("Binds") or []):
+        raise InvalidParameter("Duplicate mount point: the same destination is given twice in Binds")
+    seen |= set(hc.get("Tmpfs") or {})
+    for m in hc.get("Mounts") or []:
+        if not isinstance(m, dict):
+            raise InvalidParameter("HostConfig.Mounts must be a list of objects")
+        kind, src, dst = str(m.get("Type") or ""), str(m.get("Source") or ""), str(m.get("Target") or "")
+        if not dst.startswith("/"):
+            raise InvalidParameter(f'invalid mount config for type "{kind}": invalid mount path: \'{dst}\' '
+                                   "mount path must be absolute")
+        if dst in seen:
+            raise InvalidParameter(f"Duplicate mount point: {dst}")
+        seen.add(dst)
+        if kind == "bind":
+            if not src:
+                raise InvalidParameter('invalid mount config for type "bind": field Source must not be empty')
+            if not os.path.exists(src):
+                raise InvalidParameter(f'invalid mount config for type "bind": bind source path does not exist: {src}')
+            prop = str((m.get("BindOptions") or {}).get("Propagation") or "rprivate")
+            binds.append(S.bind_mount(src, dst, readonly=bool(m.get("ReadOnly")), propagation=prop))
+        elif kind == "tmpfs":
+            if src:
+                raise InvalidParameter('invalid mount config for type "tmpfs": field Source must be empty')
+            t = m.get("TmpfsOptions") or {}
+            opts = [*([f"size={int(t['SizeBytes'])}"] if t.get("SizeBytes") else []),
+                    *([f"mode={int(t['Mode']):o}"] if t.get("Mode") else []), *(["ro"] if m.get("ReadOnly") else [])]
+            tmpfs.append((dst, ",".join(opts)))
+        elif kind == "volume":
+            raise InvalidParameter('invalid mount config for type "volume": volumes are not supported yet; '
+                                   f"bind a host directory instead (--mount type=bind,source=/host/dir,target={dst})")
+        else:
+            raise InvalidParameter(f"mount type unknown: {kind!r}: use bind or tmpfs")
+    return binds, tmpfs
+
+
+def mount_points(hc: dict[str, Any]) -> list[dict[str, Any]]:
+    """``docker inspect``'s ``Mounts``: binds (``-v`` and ``--mount``) and ``--mount`` tmpfs."""
+    out = []
+    for b in hc.get("Binds") or []:
+        parts = str(b).split(":")
+        mode = parts[2] if len(parts) == 3 else ""
+        out.append({"Type": "bind", "Source": parts[0], "Destination": parts[1], "Mode": mode,
+                    "RW": "ro" not in mode.split(","), "Propagation": "rprivate"})
+    for m in hc.get("Mounts") or []:
+        if isinstance(m, dict) and m.get("Type") in ("bind", "tmpfs"):
+            bind = m.get("Type") == "bind"
+            out.append({"Type": m["Type"], "Source": str(m.get("Source") or ""), "Destination": str(m.get("Target")),
+                        "Mode": "", "RW": not m.get("ReadOnly"),
+                        "Propagation": str((m.get("BindOptions") or {}).get("Propagation") or "rprivate") if bind
+                        else ""})
+    return out
+
+
 def _ulimits(hc: dict[str, Any]) -> list[tuple[str, int, int]]:
     out = []
     for u in hc.get("Ulimits") or []:
@@ -144,10 +203,11 @@ def build(
     for name, dst in (("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"), ("hosts", "/etc/hosts")):
         if (cdir / name).exists():
             files.append(S.bind_mount(str(cdir / name), dst, readonly=bool(hc.get("ReadonlyRootfs"))))
-    mounts = files + [parse_bind(b) for b in hc.get("Binds") or []]
+    extra_binds, extra_tmpfs = parse_mounts(hc)
+    mounts = files + [parse_bind(b) for b in hc.get("Binds") or []] + extra_binds
     if mounts:
         opts.append(S.with_mounts(mounts))
-    for dst, topts in (hc.get("Tmpfs") or {}).items():
+    for dst, topts in [*(hc.get("Tmpfs") or {}).items(), *extra_tmpfs]:
         opts.append(S.with_tmpfs(dst, topts or ""))
     if hc.get("ShmSize"):
         opts.append(S.with_shm_size(int(hc["ShmSize"])))

@@ -247,6 +247,7 @@ class ContainerService:
             if not isinstance(b, str):
                 raise InvalidParameter("Binds must be a list of strings")
             bundle.parse_bind(b)
+        bundle.parse_mounts(hc)
         for key in ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "ShmSize", "CpuQuota", "CpuPeriod"):
             v = hc.get(key)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
@@ -823,7 +824,7 @@ class ContainerService:
             "ExecIDs": [e.id for e in self.execs.values() if e.container_id == c.id] or None,
             "HostConfig": hc,
             "GraphDriver": {"Name": self.d.storage_driver_name, "Data": {}},
-            "Mounts": [],
+            "Mounts": bundle.mount_points(c.host_config),
             "Config": c.config,
             "NetworkSettings": self.d.network_settings(c),
         }
@@ -857,7 +858,7 @@ class ContainerService:
             "Status": c.human_status() + (health.status_suffix(c) if c.running else ""),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
             "NetworkSettings": {"Networks": self.d.network_settings(c).get("Networks", {})},
-            "Mounts": [],
+            "Mounts": bundle.mount_points(c.host_config),
         }
 
     def list(self, all_: bool, limit: int, size: bool, f: Filters, latest: bool = False) -> list[dict[str, Any]]:
