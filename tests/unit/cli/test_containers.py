@@ -64,6 +64,26 @@ def test_create_body_is_what_docker_sends(case: dict[str, Any], engine: FakeEngi
     assert capsys.readouterr().out == CID + "\n"
 
 
+def test_mount_link_and_mac_bodies(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    """What docker CLI 28.2.2 sent (API 1.47) for --mount, --link and --mac-address, captured
+    from it by a server that logs the create request."""
+    created(engine)
+    assert dw(engine, "create", "--mount", "type=bind,src=/tmp,dst=/b,readonly",
+              "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770",
+              "--mount", "type=bind,source=/tmp,target=/c,bind-propagation=rshared",
+              "--link", "foo", "--link", "bar:baz", "--mac-address", "02:42:ac:11:00:99", "clibox") == 0
+    body = engine.last("POST", "/containers/create").json()
+    assert body["HostConfig"]["Mounts"] == [
+        {"Type": "bind", "Source": "/tmp", "Target": "/b", "ReadOnly": True},
+        {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 1016}},
+        {"Type": "bind", "Source": "/tmp", "Target": "/c", "BindOptions": {"Propagation": "rshared"}}]
+    assert body["HostConfig"]["Links"] == ["foo", "bar:baz"]
+    assert body["NetworkingConfig"]["EndpointsConfig"]["default"]["MacAddress"] == "02:42:ac:11:00:99"
+    capsys.readouterr()
+    assert dw(engine, "create", "--mount", "type=bind,src=/tmp", "clibox") == 125
+    assert 'invalid argument "type=bind,src=/tmp" for "--mount" flag: target is required' in capsys.readouterr().err
+
+
 def test_create_warnings_and_errors(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
     created(engine, ["Your kernel does not support swap limit capabilities."])
     assert dw(engine, "create", "busybox") == 0

@@ -83,6 +83,9 @@ CREATE_FLAGS = [
     INTERACTIVE,
     list_flag("label", "Set meta data on a container", short="l"),
     list_flag("label-file", "Read in a line delimited file of labels"),
+    list_flag("link", "Add link to another container"),
+    string_flag("mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    list_flag("mount", "Attach a filesystem mount to the container", metavar="mount"),
     string_flag("memory", "Memory limit", short="m", metavar="bytes"),
     string_flag("memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", metavar="bytes"),
     string_flag("name", "Assign a name to the container"),
@@ -258,6 +261,47 @@ def _restart_policy(text: str) -> dict[str, Any]:
             raise InvalidParameter("invalid restart policy: maximum retry count can only be used with "
                                    "'on-failure'")
     return {"Name": name, "MaximumRetryCount": n}
+
+
+def parse_mount(spec: str) -> dict[str, Any]:
+    """``--mount type=bind,source=/a,target=/b,readonly`` (docker's csv) to a HostConfig.Mounts entry."""
+    import csv
+
+    fields = next(csv.reader([spec]), [])
+    m: dict[str, Any] = {"Type": "volume"}
+    for f in fields:
+        key, sep, value = f.partition("=")
+        key = key.strip().lower()
+        if key in ("readonly", "ro") and not sep:
+            m["ReadOnly"] = True
+            continue
+        if not sep:
+            raise ValueError(f"invalid field '{f}' must be a key=value pair")
+        if key == "type":
+            m["Type"] = value
+        elif key in ("source", "src"):
+            m["Source"] = value
+        elif key in ("target", "destination", "dst"):
+            m["Target"] = value
+        elif key in ("readonly", "ro"):
+            if value.lower() not in ("1", "true", "0", "false"):
+                raise ValueError(f"invalid value for {key}: {value}")
+            m["ReadOnly"] = value.lower() in ("1", "true")
+        elif key == "bind-propagation":
+            m.setdefault("BindOptions", {})["Propagation"] = value
+        elif key == "tmpfs-size":
+            m.setdefault("TmpfsOptions", {})["SizeBytes"] = ram_in_bytes(value)
+        elif key == "tmpfs-mode":
+            m.setdefault("TmpfsOptions", {})["Mode"] = int(value, 8)
+        elif key == "volume-nocopy":
+            m.setdefault("VolumeOptions", {})["NoCopy"] = value.lower() in ("", "1", "true")
+        elif key == "consistency":
+            m["Consistency"] = value
+        else:
+            raise ValueError(f"unexpected key '{key}' in '{f}'")
+    if not m.get("Target"):
+        raise ValueError("target is required")
+    return m
 
 
 def _split_volume(spec: str) -> list[str]:
@@ -489,7 +533,7 @@ def build_create_body(ns: SimpleNamespace, *, env: Mapping[str, str], spec: Comm
         "GroupAdd": list(ns.group_add) or None,
         "IpcMode": ns.ipc or "",
         "Cgroup": "",
-        "Links": None,
+        "Links": list(ns.link) or None,
         "OomScoreAdj": int(ns.oom_score_adj or 0),
         "PidMode": ns.pid or "",
         "Privileged": bool(ns.privileged),
@@ -499,6 +543,8 @@ def build_create_body(ns: SimpleNamespace, *, env: Mapping[str, str], spec: Comm
     }
     if tmpfs:
         host["Tmpfs"] = tmpfs
+    if ns.mount:
+        host["Mounts"] = _list_item_flag(spec, "--mount", list(ns.mount), parse_mount)
     host.update({"UTSMode": ns.uts or "", "UsernsMode": ns.userns or "", "ShmSize": shm})
     if ns.sysctl:
         host["Sysctls"] = _key_values(ns.sysctl, "--sysctl", spec)
@@ -542,6 +588,8 @@ def build_create_body(ns: SimpleNamespace, *, env: Mapping[str, str], spec: Comm
         host["Init"] = True
     config["HostConfig"] = host
     config["NetworkingConfig"] = {"EndpointsConfig": {} if network else {"default": dict(_EP_ZERO)}}
+    if ns.mac_address:  # per endpoint, as docker's CLI sends it since API 1.44
+        config["NetworkingConfig"]["EndpointsConfig"][network or "default"] = dict(_EP_ZERO, MacAddress=ns.mac_address)
 
     params: dict[str, Any] = {}
     if ns.name:
