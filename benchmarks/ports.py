@@ -9,27 +9,15 @@ its userland ``docker-proxy``, as we do through ours).
 from __future__ import annotations
 
 import time
-import urllib.request
 import uuid
 
 from _common import Engine, Results, alternate, engines, parser
 from tests.support.busybox import rootfs_tar_bytes
+from tests.support.ports import http_get
 
 HTTPD = ("mkdir -p /www && echo hi > /www/index.html && dd if=/dev/zero of=/www/big bs=1M count=64 2>/dev/null"
          " && exec httpd -f -p 80 -h /www")
 REQUESTS = 300
-
-
-def _get(port: int, path: str = "/", wait: float = 0) -> bytes:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-                return bytes(r.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
 
 
 def main() -> None:
@@ -47,15 +35,15 @@ def main() -> None:
             t = time.perf_counter()
             e.docker("run", "-d", "--name", name, "-p", "127.0.0.1::80", image, "sh", "-c", HTTPD)
             port = int(e.docker("port", name, "80").stdout.decode().split(":")[-1])
-            _get(port, wait=10)
+            http_get(port, wait=10, interval=0.005)
             res.add("run -d -p to first answer", e.name, time.perf_counter() - t)
             try:
                 t = time.perf_counter()
                 for _ in range(REQUESTS):
-                    _get(port)
+                    http_get(port, wait=0)
                 res.add(f"{REQUESTS} requests", e.name, time.perf_counter() - t)
                 t = time.perf_counter()
-                assert len(_get(port, "/big")) == 64 << 20
+                assert len(http_get(port, "/big", wait=0)) == 64 << 20
                 res.add("64 MiB download", e.name, time.perf_counter() - t)
             finally:
                 e.docker("rm", "-f", name)

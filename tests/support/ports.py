@@ -25,3 +25,19 @@ def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def http_get(port: int, path: str = "/", wait: float = 5.0, interval: float = 0.1) -> bytes:
+    """GET http://127.0.0.1:``port````path``, retried for ``wait`` seconds while the server behind a
+    published port is still starting (0: one try)."""
+    import urllib.request
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                return bytes(r.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)

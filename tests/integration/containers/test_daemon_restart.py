@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,13 @@ import pytest
 from tests.integration.conftest import docker
 from tests.support.busybox import rootfs_tar_bytes
 from tests.support.daemon import DaemonProc, new_daemon
+from tests.support.ports import http_get
 
 HTTPD = "mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 80 -h /www"
 
 
 def _published(d: DaemonProc, name: str) -> int:
     return int(docker(d, "port", name, "80").stdout.split(":")[-1])
-
-
-def _get(port: int) -> str:
-    deadline = time.monotonic() + 5
-    while True:  # httpd may still be starting
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                return str(r.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def test_kill9_daemon_keeps_containers(tmp_path: Path) -> None:
@@ -50,15 +38,15 @@ def test_kill9_daemon_keeps_containers(tmp_path: Path) -> None:
         docker(d, "run", "-d", "--name", "ends", "-p", "127.0.0.1::80", "busybox", "sh", "-c", "sleep 1; exit 42")
         web = _published(d, "web")
         ends_port = _published(d, "ends")
-        assert _get(web) == "up\n"
+        assert http_get(web) == b"up\n"
         pids = {n: json.loads(docker(d, "inspect", n).stdout)[0]["State"]["Pid"] for n in ("keep1", "keep2")}
         d.kill9()
         time.sleep(1.5)  # "ends" exits while the daemon is down
         for pid in pids.values():
             os.kill(pid, 0)  # still running
-        assert _get(web) == "up\n"  # its port proxy keeps serving without the daemon
+        assert http_get(web) == b"up\n"  # its port proxy keeps serving without the daemon
         d.start()
-        assert _published(d, "web") == web and _get(web) == "up\n"
+        assert _published(d, "web") == web and http_get(web) == b"up\n"
         with pytest.raises(ConnectionRefusedError):  # the proxy of the container that ended meanwhile is gone
             socket.create_connection(("127.0.0.1", ends_port), timeout=5)
         docker(d, "rm", "-f", "web")

@@ -8,8 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from urllib.parse import quote
 
@@ -17,7 +15,7 @@ import pytest
 
 from tests.integration.conftest import docker
 from tests.support.daemon import DaemonProc
-from tests.support.ports import free_port
+from tests.support.ports import free_port, http_get
 from tests.support.schemas import validate_definition
 
 HTTPD = "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"
@@ -35,18 +33,6 @@ while True:
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _get(port: int) -> str:
-    deadline = time.monotonic() + 5
-    while True:  # httpd may still be starting
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                return str(r.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def _proxies(d: DaemonProc) -> int:
@@ -81,7 +67,7 @@ def test_publish_tcp_udp_and_all(dw_daemon: DaemonProc, busybox_image: str) -> N
                                  ("publish=79-80/tcp", True), ("expose=82-83", True), ("expose=9999", False)):
             names = docker(dw_daemon, "ps", "-q", "--no-trunc", "--filter", f"name={name}", "--filter", flt).stdout
             assert bool(names.strip()) is listed_here, flt
-        assert _get(tcp) == "hello\n"
+        assert http_get(tcp) == b"hello\n"
         # UDP: an echo server in the container's network namespace (busybox has none)
         pid = c["State"]["Pid"]
         echo = subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", UDP_ECHO],
@@ -103,7 +89,7 @@ def test_publish_tcp_udp_and_all(dw_daemon: DaemonProc, busybox_image: str) -> N
             socket.create_connection(("127.0.0.1", tcp), timeout=5)
         assert json.loads(docker(dw_daemon, "inspect", name).stdout)[0]["NetworkSettings"]["Ports"] == {}
         docker(dw_daemon, "start", name)
-        assert _get(tcp) == "hello\n"
+        assert http_get(tcp) == b"hello\n"
     finally:
         docker(dw_daemon, "rm", "-f", name)
     with pytest.raises(ConnectionRefusedError):
