@@ -411,20 +411,13 @@ def start(c: Container) -> None:
     try:
         deadline = time.monotonic() + 10.0
         while True:
-            try:
-                data = os.read(fd, 1)
-            except BlockingIOError:
-                data = None
+            data = _read_byte(fd)
             if data:
                 break
             if not c.alive():
                 # it may have opened the fifo, written its byte and run to its end (`true`) since our
                 # read: the byte is still in the fifo, and then the start did happen
-                try:
-                    data = os.read(fd, 1)
-                except BlockingIOError:
-                    data = None
-                if data:
+                if _read_byte(fd):
                     break
                 raise CommandError("cannot start a container that has stopped")
             if time.monotonic() > deadline:
@@ -444,3 +437,12 @@ def start(c: Container) -> None:
             H.run(post, c.oci_state(), "poststart")
         except H.HookError as e:
             raise CommandError(str(e)) from e
+
+
+def _read_byte(fd: int) -> bytes | None:
+    """One byte from the non-blocking exec fifo; None while the init holds it open without having
+    written (its byte is near), b"" while it has not opened it yet."""
+    try:
+        return os.read(fd, 1)
+    except BlockingIOError:
+        return None
