@@ -542,15 +542,17 @@ class ContainerService:
             if not c.running and c.status != "paused":
                 return
             code = int(info.get("exit_code", 255))
-            c.set_exited(code, oom=bool(info.get("oom_killed")), error=str(info.get("error", "")),
-                         finished=str(info.get("finished_at", "")))
             auto_remove = bool(c.host_config.get("AutoRemove"))
-            if not auto_remove and self._should_restart(c, code):
-                # restarting from now on, as dockerd: a remove without -f in the back-off is refused
-                c.state.update(Status="restarting", Restarting=True)
+            # released before the state says exited, as dockerd: a wait that returns, or an inspect
+            # that sees "exited", finds no endpoint, published port or mount left
             if not auto_remove:  # remove() below unmounts and saves anyway: `run --rm` waits for it
                 await asyncio.to_thread(self._teardown_fs, c)
             await self.d.networks_disconnect(c)
+            c.set_exited(code, oom=bool(info.get("oom_killed")), error=str(info.get("error", "")),
+                         finished=str(info.get("finished_at", "")))
+            if not auto_remove and self._should_restart(c, code):
+                # restarting from now on, as dockerd: a remove without -f in the back-off is refused
+                c.state.update(Status="restarting", Restarting=True)
             self.started.pop(c.id, None)
             if not auto_remove:
                 await self._save(c)
